@@ -1,0 +1,71 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import "fmt"
+
+// Finalizer is set on every Tinkerbell object so its generated objects are handled before it goes away.
+var Finalizer = fmt.Sprintf("%s/finalizer", GroupVersion.Group)
+
+const (
+	// ComponentsReadyCondition is True when every generated GitOps object is Ready for its current generation.
+	ComponentsReadyCondition = "ComponentsReady"
+
+	// MigratedCondition is True when every migration between status.lastAppliedVersion and spec.version ran.
+	MigratedCondition = "Migrated"
+)
+
+const (
+	// ComponentsNotReadyReason means a generated object is not Ready yet, or failed.
+	ComponentsNotReadyReason = "ComponentsNotReady"
+
+	// ComponentsReadyReason means every generated object is Ready.
+	ComponentsReadyReason = "ComponentsReady"
+
+	// RenderFailedReason means the spec could not be turned into GitOps objects.
+	RenderFailedReason = "RenderFailed"
+
+	// UnsupportedVersionReason means spec.version is not in the catalog of supported releases.
+	UnsupportedVersionReason = "UnsupportedVersion"
+
+	// DowngradeRefusedReason means spec.version is below status.lastAppliedVersion and downgrades are not allowed.
+	DowngradeRefusedReason = "DowngradeRefused"
+
+	// UpgradeBlockedReason means an upgrade waits for running Workflows or BMC Jobs to finish.
+	UpgradeBlockedReason = "UpgradeBlocked"
+
+	// NamespaceConflictReason means another Tinkerbell object already installs into the same target namespace.
+	NamespaceConflictReason = "NamespaceConflict"
+
+	// PublicIPUnavailableReason means spec.publicIPFrom names a Service without a LoadBalancer IP yet.
+	PublicIPUnavailableReason = "PublicIPUnavailable"
+
+	// DependencyStalledReason means a generated object is Stalled; its message is copied.
+	DependencyStalledReason = "DependencyStalled"
+
+	// MigrationSucceededReason means every migration step completed.
+	MigrationSucceededReason = "MigrationSucceeded"
+
+	// MigrationInProgressReason means a migration Job is running.
+	MigrationInProgressReason = "MigrationInProgress"
+
+	// MigrationFailedReason means a migration Job failed; the old version keeps running.
+	MigrationFailedReason = "MigrationFailed"
+
+	// SuspendedReason means reconciliation is suspended by spec.suspend.
+	SuspendedReason = "Suspended"
+)
