@@ -53,13 +53,20 @@ verify: generate manifests fmt ## Fail when generated files or formatting are st
 testenv: ## Build (once) kube-apiserver and etcd from Go modules into TESTENV_DIR.
 	hack/testenv.sh control-plane
 
+.PHONY: flux-crds
+flux-crds: ## Copy the CRDs of the pinned Flux controllers out of their Go modules into TESTENV_DIR.
+	hack/testenv.sh flux-crds
+
+# The real test control plane and the Flux CRDs, for every target that runs tests.
+TEST_ENV = KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" FLUX_CRDS="$$(hack/testenv.sh flux-crds)"
+
 .PHONY: test
 test: generate manifests vet ## Run all tests against a real kube-apiserver and etcd.
-	KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" go test $$(go list ./... | grep -v /test/e2e) $(GO_TEST_ARGS) -coverprofile cover.out
+	$(TEST_ENV) go test $$(go list ./... | grep -v /test/e2e) $(GO_TEST_ARGS) -coverprofile cover.out
 
 .PHONY: bench
 bench: ## Run the benchmarks.
-	KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" go test -run '^$$' -bench . -benchmem $$(go list ./... | grep -v /test/e2e)
+	$(TEST_ENV) go test -run '^$$' -bench . -benchmem $$(go list ./... | grep -v /test/e2e)
 
 ##@ Build
 

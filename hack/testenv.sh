@@ -4,6 +4,7 @@
 # $TESTENV_DIR/<component>-<version>/ and reused when present, so only the first run pays for the build.
 #
 # Usage: hack/testenv.sh control-plane   -> prints the directory holding kube-apiserver and etcd
+#        hack/testenv.sh flux-crds       -> prints the directory holding the Flux CRDs (no build, module zips only)
 #        hack/testenv.sh flux            -> prints the directory holding the Flux controllers and their CRDs
 set -euo pipefail
 
@@ -117,8 +118,25 @@ flux() {
 }
 build_flux_controller_wrap() { build_flux_controller "$3" "$1" "$2"; }
 
+# flux_crds copies the CRDs of the pinned Flux controllers out of their Go modules (read-only in the module
+# cache, hence install -m 0644), so envtest serves exactly the schemas the real controllers use.
+flux_crds() {
+  local dir=$TESTENV_DIR/flux-crds-source-$SOURCE_CONTROLLER_VERSION-helm-$HELM_CONTROLLER_VERSION-kustomize-$KUSTOMIZE_CONTROLLER_VERSION
+  if [[ ! -f $dir/.complete ]]; then
+    local tmp=$dir.tmp.$$ m d
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    for m in source-controller@$SOURCE_CONTROLLER_VERSION helm-controller@$HELM_CONTROLLER_VERSION kustomize-controller@$KUSTOMIZE_CONTROLLER_VERSION; do
+      d=$(cd "$tmp" && go mod download -json "github.com/fluxcd/$m" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+      install -m 0644 "$d"/config/crd/bases/*.yaml "$tmp/"
+    done
+    touch "$tmp/.complete"; rm -rf "$dir"; mv "$tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
 case ${1:-} in
   control-plane) control_plane ;;
+  flux-crds) flux_crds ;;
   flux) flux ;;
-  *) echo "usage: $0 control-plane|flux" >&2; exit 2 ;;
+  *) echo "usage: $0 control-plane|flux-crds|flux" >&2; exit 2 ;;
 esac

@@ -1,0 +1,33 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain lets tests run this test binary as the kubetink command itself: with KUBETINK_TEST_RUN_MAIN=1 it
+// behaves exactly like the built binary, so process-level behaviour (signals, exit codes) is tested for real.
+func TestMain(m *testing.M) {
+	if os.Getenv("KUBETINK_TEST_RUN_MAIN") == "1" {
+		os.Args = append([]string{"kubetink"}, os.Args[1:]...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,140 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/kubetink/kubetink/internal/testutil"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writing subprocess and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startKubetink runs this test binary as "kubetink <args>" (see TestMain).
+func startKubetink(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "KUBETINK_TEST_RUN_MAIN=1")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, out
+}
+
+func httpGet(url string) (int, string, error) {
+	resp, err := http.Get(url) //nolint:gosec // loopback test endpoint
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+func TestManager_StartsHealthyAndStopsOnSIGTERM(t *testing.T) {
+	g := NewWithT(t)
+	env, err := testutil.Start(testutil.Options{FluxCRDs: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = env.Stop() })
+
+	healthAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	cmd, out := startKubetink(t, "manager", "--kubeconfig", env.Kubeconfig,
+		"--health-addr", healthAddr, "--metrics-addr", metricsAddr, "--log-level", "debug")
+
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		url := fmt.Sprintf("http://%s%s", healthAddr, probe)
+		g.Eventually(func() (int, error) {
+			code, _, err := httpGet(url)
+			return code, err
+		}, 30*time.Second, 100*time.Millisecond).Should(Equal(http.StatusOK), "%s never became healthy; log:\n%s", probe, out)
+	}
+	g.Eventually(func() (string, error) {
+		_, body, err := httpGet(fmt.Sprintf("http://%s/metrics", metricsAddr))
+		return body, err
+	}, 10*time.Second, 100*time.Millisecond).Should(ContainSubstring("controller_runtime_"))
+
+	g.Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		g.Expect(err).NotTo(HaveOccurred(), "kubetink manager exited with an error; log:\n%s", out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("kubetink manager did not stop within 30s of SIGTERM; log:\n%s", out)
+	}
+	g.Expect(cmd.ProcessState.ExitCode()).To(Equal(0))
+	g.Expect(out.String()).To(ContainSubstring("manager stopped"))
+	// Nothing listens after exit.
+	_, err = net.DialTimeout("tcp", healthAddr, time.Second)
+	g.Expect(err).To(HaveOccurred())
+}
+
+func TestVersionCommand(t *testing.T) {
+	g := NewWithT(t)
+	cmd := newRootCommand()
+	out := &bytes.Buffer{}
+	cmd.SetOut(out)
+	cmd.SetArgs([]string{"version"})
+	g.Expect(cmd.Execute()).To(Succeed())
+	g.Expect(out.String()).To(MatchRegexp(`^kubetink \S+ \(go1\.\d+`))
+}
