@@ -1,0 +1,129 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package values
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+)
+
+// tree is a Helm values document under construction. It records the key path of every value Kubetink sets, which
+// is what the upstream-keys test checks against each chart's values.yaml.
+type tree struct {
+	root  map[string]any
+	paths []string
+}
+
+func newTree() *tree {
+	return &tree{root: map[string]any{}}
+}
+
+// set stores v at the dot-separated path, creating the maps on the way. v must already be JSON-shaped (see
+// jsonValue); maps and lists are stored as one opaque value, so their inner keys are not recorded as paths.
+func (t *tree) set(path string, v any) {
+	keys := strings.Split(path, ".")
+	m := t.root
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[keys[len(keys)-1]] = v
+	t.paths = append(t.paths, path)
+}
+
+// mergeValues deep-merges src into dst the way Helm merges values files: maps merge key by key, anything else
+// (lists, scalars, null) replaces what dst holds.
+func mergeValues(dst, src map[string]any) {
+	for k, sv := range src {
+		if sm, ok := sv.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergeValues(dm, sm)
+				continue
+			}
+			dm := map[string]any{}
+			mergeValues(dm, sm)
+			dst[k] = dm
+			continue
+		}
+		dst[k] = sv
+	}
+}
+
+// jsonValue converts a typed value (Kubernetes structs such as tolerations) into the JSON shape Helm values and
+// unstructured objects use: map[string]any, []any, string, bool, int64, float64 and nil.
+func jsonValue(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if err := utiljson.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// stringMap converts a map of strings into JSON shape.
+func stringMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// stringList converts a list of strings into JSON shape.
+func stringList(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// userValues decodes spec.values, which must be a JSON object.
+func userValues(raw []byte) (map[string]any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var v any
+	if err := utiljson.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("spec.values: %w", err)
+	}
+	switch m := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return m, nil
+	default:
+		return nil, fmt.Errorf("spec.values must be an object of Helm values, not %T", v)
+	}
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
