@@ -1,0 +1,113 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package migration
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+const testPublicIP = "192.168.2.111"
+
+// testObject returns the object kind/name from testdata/objects/<file>.yaml.
+func testObject(t *testing.T, file, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range readDocs(t, filepath.Join("testdata", "objects", file+".yaml")) {
+		u := &unstructured.Unstructured{Object: o}
+		if u.GetKind() == kind && u.GetName() == name {
+			u.SetUID("0b6a8f3e-5c1d-4f6e-9a2b-3c4d5e6f7a8b")
+			return u
+		}
+	}
+	t.Fatalf("no %s %s in %s", kind, name, file)
+	return nil
+}
+
+func readDocs(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []map[string]any
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := utilyaml.ToJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(bytes.TrimSpace(js)) == "null" {
+			continue
+		}
+		// Decode as the apiserver's clients do: whole numbers become int64.
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(js); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u.Object)
+	}
+}
+
+// nestedString returns the string at fields, or "".
+func nestedString(obj *unstructured.Unstructured, fields ...string) string {
+	s, _, _ := unstructured.NestedString(obj.Object, fields...)
+	return s
+}
+
+// pruneAs removes from obj what the apiserver prunes when the CRD in testdata/crds/<release>/<file> serves it,
+// using the apiserver's own structural pruning.
+func pruneAs(t *testing.T, obj *unstructured.Unstructured, release, file string) {
+	t.Helper()
+	docs := readDocs(t, filepath.Join("testdata", "crds", release, file))
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(docs[0], crd); err != nil {
+		t.Fatal(err)
+	}
+	internal := &apiextensions.JSONSchemaProps{}
+	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(crd.Spec.Versions[0].Schema.OpenAPIV3Schema, internal, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := structuralschema.NewStructural(internal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruning.Prune(obj.Object, s, true)
+}
+
+func setNested(obj map[string]any, value any, fields ...string) error {
+	return unstructured.SetNestedField(obj, value, fields...)
+}

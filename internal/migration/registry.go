@@ -1,0 +1,136 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package migration
+
+// Names of the registered migrations.
+const (
+	// StackReinstall replaces the legacy stack release with the unified chart (done by the reconciler).
+	StackReinstall = "stack-reinstall"
+	// WorkflowStatusCapture saves the legacy Workflow status fields before the new CRD prunes them.
+	WorkflowStatusCapture = "workflow-status-capture"
+	// WorkflowStatusConvert writes the v0.19 Workflow status shape from the saved legacy fields.
+	WorkflowStatusConvert = "workflow-status-convert"
+	// TemplateRenderingCapture saves status.templateRending before the v0.20 CRD prunes it.
+	TemplateRenderingCapture = "template-rendering-capture"
+	// TemplateRenderingConvert writes status.templateRendering from the saved value.
+	TemplateRenderingConvert = "template-rendering-convert"
+	// BMCJobMachineRef reduces Rufio Job spec.machineRef to {name, namespace}.
+	BMCJobMachineRef = "bmc-job-machineref"
+	// BaseboardManagementToMachine creates a Rufio Machine for each pre-release BaseboardManagement.
+	BaseboardManagementToMachine = "baseboardmanagement-to-machine"
+	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address to the v0.18.2 ports.
+	TinkerbellPortsV0182 = "tinkerbell-ports-v0.18.2"
+	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port.
+	TinkerbellPortsV0230 = "tinkerbell-ports-v0.23.0"
+	// TinkAgentImage replaces the tink-worker image with tink-agent.
+	TinkAgentImage = "tink-agent-image"
+)
+
+// registry lists every migration. Within a phase, the order here is the execution order: the port moves of
+// v0.18.2 run before those of v0.23.0, so an upgrade crossing both maps 50061 to 7172 and then to 7080.
+var registry = []Migration{
+	{
+		Name:        StackReinstall,
+		Phase:       PreUpgrade,
+		Description: "Replace the legacy stack release with the unified tinkerbell chart, keeping every CRD and object; the reconciler uninstalls the old release and installs the new one, this step reports obsolete CRDs.",
+		Crossing:    FirstUnifiedVersion,
+		Reinstall:   true,
+		Obsolete:    []Target{WorkflowData},
+	},
+	{
+		Name:        WorkflowStatusCapture,
+		Phase:       PreUpgrade,
+		Description: "Save the legacy Workflow status fields (STATE_* states, tasks[].worker, actions[].status/startedAt/seconds, currentAction) in an annotation while the old CRD can still read them.",
+		Crossing:    MinimumLegacyTarget,
+		Rewrites:    []Rewrite{{Target: Workflows, Transform: CaptureWorkflowStatus}},
+	},
+	{
+		Name:        TemplateRenderingCapture,
+		Phase:       PreUpgrade,
+		Description: "Save Workflow status.templateRending in an annotation before the v0.20 CRD prunes it.",
+		Crossing:    "v0.20.0",
+		Rewrites:    []Rewrite{{Target: Workflows, Transform: CaptureTemplateRendering}},
+	},
+	{
+		Name:        BMCJobMachineRef,
+		Phase:       PreUpgrade,
+		Description: "Reduce Rufio Job spec.machineRef from a full object reference to {name, namespace}, defaulting the namespace to the Job's.",
+		Crossing:    FirstUnifiedVersion,
+		Rewrites:    []Rewrite{{Target: BMCJobs, Transform: ConvertMachineRef}},
+	},
+	{
+		Name:        WorkflowStatusConvert,
+		Phase:       PostUpgrade,
+		Description: "Write the v0.19 Workflow status (new state names, tasks[].agentID and id, actions[].state, execution times, currentState) from the saved legacy fields; reset STATE_PENDING Workflows as upstream documents.",
+		Crossing:    MinimumLegacyTarget,
+		Rewrites: []Rewrite{{
+			Target:         Workflows,
+			RequiredFields: []string{"status.agentID", "status.tasks[].agentID", "status.tasks[].actions[].state", "status.currentState.agentID"},
+			Transform:      ConvertWorkflowStatus,
+		}},
+	},
+	{
+		Name:        TemplateRenderingConvert,
+		Phase:       PostUpgrade,
+		Description: "Write Workflow status.templateRendering from the value saved before the upgrade.",
+		Crossing:    "v0.20.0",
+		Rewrites: []Rewrite{{
+			Target:         Workflows,
+			RequiredFields: []string{"status.templateRendering"},
+			Transform:      ConvertTemplateRendering,
+		}},
+	},
+	{
+		Name:        BaseboardManagementToMachine,
+		Phase:       PostUpgrade,
+		Description: "Create a Rufio Machine for each pre-release BaseboardManagement and point Hardware spec.bmcRef at it, as EKS Anywhere does; the BaseboardManagement objects and CRD stay and are reported as obsolete.",
+		Crossing:    FirstUnifiedVersion,
+		Obsolete:    []Target{BaseboardManagements},
+		Create:      &Creation{Source: BaseboardManagements, Result: BMCMachines, Derive: MachineFromBaseboardManagement},
+		Rewrites:    []Rewrite{{Target: Hardware, Transform: RetargetBMCRef}},
+	},
+	{
+		Name:        TinkerbellPortsV0182,
+		Phase:       PostUpgrade,
+		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
+		Crossing:    "v0.18.2",
+		Rewrites: []Rewrite{
+			{Target: Templates, Transform: RewritePorts(portsV0182)},
+			{Target: Hardware, Transform: RewritePorts(portsV0182)},
+		},
+	},
+	{
+		Name:        TinkerbellPortsV0230,
+		Phase:       PostUpgrade,
+		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080.",
+		Crossing:    "v0.23.0",
+		Rewrites: []Rewrite{
+			{Target: Templates, Transform: RewritePorts(portsV0230)},
+			{Target: Hardware, Transform: RewritePorts(portsV0230)},
+		},
+	},
+	{
+		Name:        TinkAgentImage,
+		Phase:       PostUpgrade,
+		Description: "Replace the quay.io/tinkerbell/tink-worker image in Templates and Hardware with ghcr.io/tinkerbell/tink-agent at the target version.",
+		Crossing:    FirstUnifiedVersion,
+		Rewrites: []Rewrite{
+			{Target: Templates, Transform: RewriteTinkWorkerImage},
+			{Target: Hardware, Transform: RewriteTinkWorkerImage},
+		},
+	},
+}

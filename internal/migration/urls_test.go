@@ -1,0 +1,176 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package migration
+
+import (
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestRewritePortsIn(t *testing.T) {
+	hosts := []string{testPublicIP, "Tink.Example.com", "fd00::10"}
+	tests := []struct {
+		name, ports, in, want string
+	}{
+		{"hegel metadata", "v0.18.2", "http://192.168.2.111:50061/2009-04-04/meta-data", "http://192.168.2.111:7172/2009-04-04/meta-data"},
+		{"hook artifacts", "v0.18.2", `IMG_URL: "http://192.168.2.111:8080/a.raw.gz"`, `IMG_URL: "http://192.168.2.111:7173/a.raw.gz"`},
+		{"https", "v0.18.2", "https://192.168.2.111:50061", "https://192.168.2.111:7172"},
+		{"host name, any case", "v0.18.2", "HTTP://tink.example.COM:50061/x", "HTTP://tink.example.COM:7172/x"},
+		{"ipv6", "v0.23.0", "http://[fd00::10]:7172/meta-data", "http://[fd00::10]:7080/meta-data"},
+		{"smee at v0.23", "v0.23.0", "http://192.168.2.111:7171/auto.ipxe", "http://192.168.2.111:7080/auto.ipxe"},
+		{"tootles at v0.23", "v0.23.0", "http://192.168.2.111:7172", "http://192.168.2.111:7080"},
+		{"hegel at v0.23", "v0.23.0", "http://192.168.2.111:50061", "http://192.168.2.111:7080"},
+		{"artifacts stay at v0.23", "v0.23.0", "http://192.168.2.111:7173/x", "http://192.168.2.111:7173/x"},
+		{"several in one text", "v0.18.2", "a http://192.168.2.111:50061 b http://192.168.2.111:8080/c", "a http://192.168.2.111:7172 b http://192.168.2.111:7173/c"},
+		{"foreign host", "v0.18.2", "http://10.1.1.1:50061 http://mirror.example.com:8080/x", "http://10.1.1.1:50061 http://mirror.example.com:8080/x"},
+		{"host prefix of another", "v0.18.2", "http://192.168.2.1110:50061 http://1192.168.2.111:50061", "http://192.168.2.1110:50061 http://1192.168.2.111:50061"},
+		{"subdomain of a host", "v0.18.2", "http://a.tink.example.com:50061", "http://a.tink.example.com:50061"},
+		{"longer port", "v0.18.2", "http://192.168.2.111:80801/x", "http://192.168.2.111:80801/x"},
+		{"port not moved", "v0.18.2", "http://192.168.2.111:42113", "http://192.168.2.111:42113"},
+		{"no scheme", "v0.18.2", "192.168.2.111:50061", "192.168.2.111:50061"},
+		{"template expression host", "v0.18.2", "http://{{ .publicIP }}:50061", "http://{{ .publicIP }}:50061"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			ports := map[string]map[string]string{"v0.18.2": portsV0182, "v0.23.0": portsV0230}[tt.ports]
+			re := hostURLPattern(hosts)
+			got := rewritePortsIn(tt.in, re, ports)
+			g.Expect(got).To(Equal(tt.want))
+			g.Expect(rewritePortsIn(got, re, ports)).To(Equal(got), "idempotent")
+		})
+	}
+}
+
+func TestRewritePortsLegacyObjects(t *testing.T) {
+	g := NewWithT(t)
+	env := Env{From: "0.6.2", To: "v0.25.0", Hosts: []string{testPublicIP}}
+	v0182, v0230 := RewritePorts(portsV0182), RewritePorts(portsV0230)
+
+	tpl := testObject(t, "stack-0.6.2", "Template", "ubuntu")
+	orig := nestedString(tpl, "spec", "data")
+	changed, err := v0182(tpl, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeTrue())
+	changed, err = v0230(tpl, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeTrue())
+	want := strings.NewReplacer(
+		"http://192.168.2.111:8080/jammy", "http://192.168.2.111:7173/jammy",
+		"http://192.168.2.111:50061/2009", "http://192.168.2.111:7080/2009",
+	).Replace(orig)
+	g.Expect(nestedString(tpl, "spec", "data")).To(Equal(want))
+	g.Expect(want).To(ContainSubstring("http://10.1.1.1:8080/extras.raw.gz"), "foreign host untouched")
+
+	hw := testObject(t, "stack-0.6.2", "Hardware", "machine1")
+	_, err = v0182(hw, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = v0230(hw, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(nestedString(hw, "spec", "userData")).To(And(
+		ContainSubstring(`metadata_urls: ["http://192.168.2.111:7080"]`),
+		ContainSubstring("http://mirror.example.com:8080/bootstrap.sh"),
+	))
+	ifaces, _, _ := unstructured.NestedSlice(hw.Object, "spec", "interfaces")
+	g.Expect(ifaces[0]).To(HaveKeyWithValue("netboot", HaveKeyWithValue("osie", HaveKeyWithValue("baseURL", "http://192.168.2.111:7173"))))
+
+	// Idempotent on every object.
+	for _, obj := range []*unstructured.Unstructured{tpl, hw} {
+		before := obj.DeepCopy()
+		for _, f := range []TransformFunc{v0182, v0230} {
+			changed, err := f(obj, env)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(changed).To(BeFalse())
+		}
+		g.Expect(obj.Object).To(Equal(before.Object))
+	}
+
+	// A Hardware with only foreign URLs is unchanged.
+	other := testObject(t, "stack-0.6.2", "Hardware", "machine2")
+	changed, err = v0182(other, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeFalse())
+}
+
+func TestRewritePortsUnifiedObjects(t *testing.T) {
+	g := NewWithT(t)
+	env := Env{From: "v0.19.0", To: "v0.23.0", Hosts: []string{testPublicIP, "tink.example.com"}}
+	tpl := testObject(t, "v0.19.0", "Template", "ubuntu")
+	changed, err := RewritePorts(portsV0230)(tpl, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeTrue())
+	g.Expect(nestedString(tpl, "spec", "data")).To(And(
+		ContainSubstring("http://192.168.2.111:7173/jammy"),
+		ContainSubstring("curl -s http://192.168.2.111:7080/2009-04-04"),
+		ContainSubstring("curl -s http://10.1.1.1:7171/x"),
+	))
+	hw := testObject(t, "v0.19.0", "Hardware", "machine1")
+	changed, err = RewritePorts(portsV0230)(hw, env)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeTrue())
+	g.Expect(nestedString(hw, "spec", "userData")).To(ContainSubstring(`["http://192.168.2.111:7080", "http://10.1.1.1:7172"]`))
+	ifaces, _, _ := unstructured.NestedSlice(hw.Object, "spec", "interfaces")
+	g.Expect(ifaces[0]).To(HaveKeyWithValue("netboot", HaveKeyWithValue("ipxe", HaveKeyWithValue("url", "http://tink.example.com:7080/auto.ipxe"))))
+}
+
+func TestRewritePortsNeedsHosts(t *testing.T) {
+	g := NewWithT(t)
+	_, err := RewritePorts(portsV0182)(testObject(t, "stack-0.6.2", "Template", "ubuntu"), Env{To: "v0.19.0"})
+	g.Expect(err).To(MatchError(ErrNoTinkerbellHosts))
+}
+
+func TestRewriteTinkWorkerImage(t *testing.T) {
+	const digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct{ name, in, want string }{
+		{"tagged", "quay.io/tinkerbell/tink-worker:v0.12.1", "ghcr.io/tinkerbell/tink-agent:v0.22.1"},
+		{"latest", "image: quay.io/tinkerbell/tink-worker:latest\n", "image: ghcr.io/tinkerbell/tink-agent:v0.22.1\n"},
+		{"untagged", `"quay.io/tinkerbell/tink-worker"`, `"ghcr.io/tinkerbell/tink-agent"`},
+		{"digest", "quay.io/tinkerbell/tink-worker" + digest, "ghcr.io/tinkerbell/tink-agent:v0.22.1"},
+		{"tag and digest", "quay.io/tinkerbell/tink-worker:v0.10.0" + digest + " x", "ghcr.io/tinkerbell/tink-agent:v0.22.1 x"},
+		{"mirror", "registry.local/quay.io/tinkerbell/tink-worker:v0.12.1", "registry.local/quay.io/tinkerbell/tink-worker:v0.12.1"},
+		{"other image", "quay.io/tinkerbell/tink-worker-debug:v1", "quay.io/tinkerbell/tink-worker-debug:v1"},
+		{"other repository", "quay.io/tinkerbell/tink-controller:v0.12.1", "quay.io/tinkerbell/tink-controller:v0.12.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			obj := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"data": tt.in}}}
+			env := Env{To: "v0.22.1"}
+			changed, err := RewriteTinkWorkerImage(obj, env)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(changed).To(Equal(tt.in != tt.want))
+			g.Expect(nestedString(obj, "spec", "data")).To(Equal(tt.want))
+			changed, err = RewriteTinkWorkerImage(obj, env)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(changed).To(BeFalse())
+		})
+	}
+}
+
+func TestRewriteTinkWorkerImageHardware(t *testing.T) {
+	g := NewWithT(t)
+	hw := testObject(t, "stack-0.6.2", "Hardware", "machine1")
+	changed, err := RewriteTinkWorkerImage(hw, Env{To: "v0.19.0"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changed).To(BeTrue())
+	g.Expect(nestedString(hw, "spec", "userData")).To(ContainSubstring("docker run -d --net host ghcr.io/tinkerbell/tink-agent:v0.19.0\n"))
+	_, err = RewriteTinkWorkerImage(hw, Env{})
+	g.Expect(err).To(HaveOccurred())
+}
