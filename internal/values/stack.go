@@ -155,11 +155,7 @@ func stackPlacement(t *tree, obj *kubetinkv1alpha1.Tinkerbell) error {
 		}
 	}
 	if len(d.Tolerations) > 0 {
-		v, err := jsonValue(d.Tolerations)
-		if err != nil {
-			return fmt.Errorf("spec.deployment.tolerations: %w", err)
-		}
-		t.set("smee.deployment.tolerations", v)
+		t.set("smee.deployment.tolerations", tolerations(d.Tolerations))
 	}
 	if d.Affinity != nil {
 		v, err := jsonValue(d.Affinity)
@@ -170,11 +166,7 @@ func stackPlacement(t *tree, obj *kubetinkv1alpha1.Tinkerbell) error {
 	}
 	if d.Resources != nil {
 		for _, s := range stackServices {
-			v, err := jsonValue(d.Resources)
-			if err != nil {
-				return fmt.Errorf("spec.deployment.resources: %w", err)
-			}
-			t.set(s+".resources", v)
+			t.set(s+".resources", resources(d.Resources))
 		}
 	}
 	return nil

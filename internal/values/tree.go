@@ -17,12 +17,13 @@ limitations under the License.
 package values
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 )
 
@@ -72,18 +73,54 @@ func mergeValues(dst, src map[string]any) {
 	}
 }
 
-// jsonValue converts a typed value (Kubernetes structs such as tolerations) into the JSON shape Helm values and
-// unstructured objects use: map[string]any, []any, string, bool, int64, float64 and nil.
-func jsonValue(v any) (any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+// jsonValue converts a typed Kubernetes struct (affinity) into the JSON shape Helm values and unstructured
+// objects use: map[string]any, []any, string, bool, int64, float64 and nil.
+func jsonValue(v any) (map[string]any, error) {
+	return runtime.DefaultUnstructuredConverter.ToUnstructured(v)
+}
+
+// tolerations converts tolerations into JSON shape, with the keys their JSON encoding has.
+func tolerations(in []corev1.Toleration) []any {
+	out := make([]any, 0, len(in))
+	for _, t := range in {
+		m := map[string]any{}
+		if t.Key != "" {
+			m["key"] = t.Key
+		}
+		if t.Operator != "" {
+			m["operator"] = string(t.Operator)
+		}
+		if t.Value != "" {
+			m["value"] = t.Value
+		}
+		if t.Effect != "" {
+			m["effect"] = string(t.Effect)
+		}
+		if t.TolerationSeconds != nil {
+			m["tolerationSeconds"] = *t.TolerationSeconds
+		}
+		out = append(out, m)
 	}
-	var out any
-	if err := utiljson.Unmarshal(raw, &out); err != nil {
-		return nil, err
+	return out
+}
+
+// resources converts resource requirements into JSON shape: limits and requests as quantity strings.
+func resources(r *corev1.ResourceRequirements) map[string]any {
+	out := map[string]any{}
+	for _, part := range []struct {
+		key  string
+		list corev1.ResourceList
+	}{{"limits", r.Limits}, {"requests", r.Requests}} {
+		if len(part.list) == 0 {
+			continue
+		}
+		m := make(map[string]any, len(part.list))
+		for name, q := range part.list {
+			m[string(name)] = q.String()
+		}
+		out[part.key] = m
 	}
-	return out, nil
+	return out
 }
 
 // stringMap converts a map of strings into JSON shape.

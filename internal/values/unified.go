@@ -206,22 +206,12 @@ func unifiedPlacement(t *tree, l *unifiedLayout, obj *kubetinkv1alpha1.Tinkerbel
 		}
 	}
 	if len(d.Tolerations) > 0 {
-		for _, key := range []struct {
-			path string
-			on   bool
-		}{
-			{"deployment.tolerations", true},
-			{l.artifacts + ".tolerations", hookOS && l.artifactsTolerations},
-			{"optional.kubevip.tolerations", kubeVip && l.kubeVipTolerations},
-		} {
-			if !key.on {
-				continue
-			}
-			v, err := jsonValue(d.Tolerations)
-			if err != nil {
-				return fmt.Errorf("spec.deployment.tolerations: %w", err)
-			}
-			t.set(key.path, v)
+		t.set("deployment.tolerations", tolerations(d.Tolerations))
+		if hookOS && l.artifactsTolerations {
+			t.set(l.artifacts+".tolerations", tolerations(d.Tolerations))
+		}
+		if kubeVip && l.kubeVipTolerations {
+			t.set("optional.kubevip.tolerations", tolerations(d.Tolerations))
 		}
 	}
 	if d.Affinity != nil {
@@ -232,11 +222,7 @@ func unifiedPlacement(t *tree, l *unifiedLayout, obj *kubetinkv1alpha1.Tinkerbel
 		t.set("deployment.affinity", v)
 	}
 	if d.Resources != nil {
-		v, err := jsonValue(d.Resources)
-		if err != nil {
-			return fmt.Errorf("spec.deployment.resources: %w", err)
-		}
-		t.set("deployment.resources", v)
+		t.set("deployment.resources", resources(d.Resources))
 	}
 	return nil
 }

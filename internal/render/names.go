@@ -1,0 +1,112 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path"
+	"strings"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/catalog"
+)
+
+// maxNameLength keeps generated names valid as label values and DNS labels.
+const maxNameLength = 63
+
+// HelmReleaseName is the name of the HelmRelease of a Tinkerbell named name: the name itself for the unified
+// chart, <name>-stack for the legacy stack chart. The names differ on purpose: migrating from the stack chart
+// deletes the legacy HelmRelease (uninstalling it) and creates the new one.
+func HelmReleaseName(name string, rel catalog.Release) string {
+	if rel.Legacy {
+		return objectName(name, "-stack")
+	}
+	return objectName(name, "")
+}
+
+// ChartRepositoryName is the name of the OCIRepository holding the chart: <name>-chart, or <name>-stack-chart
+// for the legacy stack chart.
+func ChartRepositoryName(name string, rel catalog.Release) string {
+	if rel.Legacy {
+		return objectName(name, "-stack-chart")
+	}
+	return objectName(name, "-chart")
+}
+
+// CRDsSourceName is the name of the GitRepository holding the CRDs: <name>-crds.
+func CRDsSourceName(name string) string {
+	return objectName(name, "-crds")
+}
+
+// ReleaseName is the Helm release name: "tinkerbell" for the unified chart, "stack" for the legacy one.
+func ReleaseName(rel catalog.Release) string {
+	if rel.Legacy {
+		return "stack"
+	}
+	return "tinkerbell"
+}
+
+// crdPaths returns the directories of CRD manifests to apply, and the suffix that names each one's
+// Kustomization: none when there is one directory, the directory's component name (tink, rufio) otherwise.
+func crdPaths(obj *kubetinkv1alpha1.Tinkerbell, rel catalog.Release) (paths, suffixes []string) {
+	if s := crdSource(obj); s != nil && s.Path != "" {
+		return []string{cleanPath(s.Path)}, []string{""}
+	}
+	for _, p := range rel.CRDs.Paths {
+		p = cleanPath(p)
+		paths = append(paths, p)
+		if len(rel.CRDs.Paths) == 1 {
+			suffixes = append(suffixes, "")
+			continue
+		}
+		// tinkerbell/tink/crds is named after tink.
+		seg := path.Base(p)
+		if seg == "crds" {
+			seg = path.Base(path.Dir(p))
+		}
+		suffixes = append(suffixes, "-"+seg)
+	}
+	return paths, suffixes
+}
+
+// cleanPath returns a repository path without "./", leading or trailing slashes.
+func cleanPath(p string) string {
+	p = path.Clean("/" + p)
+	return strings.TrimPrefix(p, "/")
+}
+
+// objectName joins name and suffix, shortening the result to maxNameLength with a hash of the full name so that
+// long names stay unique and deterministic.
+func objectName(name, suffix string) string {
+	full := name + suffix
+	if len(full) <= maxNameLength {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	hash := hex.EncodeToString(sum[:])[:8]
+	keep := maxNameLength - len(hash) - 1
+	prefix := strings.TrimRight(full[:keep], "-.")
+	return prefix + "-" + hash
+}
+
+func crdSource(obj *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.CRDSource {
+	if obj.Spec.CRDs == nil {
+		return nil
+	}
+	return obj.Spec.CRDs.Source
+}

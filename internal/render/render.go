@@ -1,0 +1,158 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package render turns a Tinkerbell object into the Flux objects that install it: an OCIRepository for the chart,
+// a GitRepository and Kustomization(s) for the CRDs, and a HelmRelease with the generated values. It is pure and
+// client-free, so the controller and "kubetink render" share it.
+package render
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/values"
+)
+
+const (
+	// LabelName holds the name of the Tinkerbell object that owns a generated object.
+	LabelName = "kubetink.io/name"
+	// LabelNamespace holds the namespace of the Tinkerbell object that owns a generated object.
+	LabelNamespace = "kubetink.io/namespace"
+	// LabelComponent says what a generated object is for: ComponentChart, ComponentCRDs or ComponentRelease.
+	LabelComponent = "kubetink.io/component"
+	// LabelManagedBy is the well-known label naming the tool that manages an object.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedBy is the value of LabelManagedBy on every generated object.
+	ManagedBy = "kubetink"
+)
+
+const (
+	// ComponentChart labels the OCIRepository of the chart.
+	ComponentChart = "chart"
+	// ComponentCRDs labels the GitRepository and the Kustomization(s) of the CRDs.
+	ComponentCRDs = "crds"
+	// ComponentRelease labels the HelmRelease.
+	ComponentRelease = "release"
+)
+
+// Result is what Render produces for one Tinkerbell object.
+type Result struct {
+	// Release is the catalog entry of spec.version.
+	Release catalog.Release
+	// Objects are the Flux objects to apply, in the Tinkerbell's namespace, in a fixed order: OCIRepository,
+	// GitRepository, Kustomization(s), HelmRelease.
+	Objects []*unstructured.Unstructured
+	// ValuesDigest is "sha256:<hex>" of the canonical JSON of the HelmRelease values.
+	ValuesDigest string
+	// PublicIP is the public IP in use, or "".
+	PublicIP string
+	// TrustedProxies are the trusted proxy networks in use.
+	TrustedProxies []string
+}
+
+// Render builds the Flux objects for obj. facts are what the caller learned from the cluster (Node pod CIDRs, the
+// LoadBalancer IP of spec.publicIPFrom). An unknown spec.version gives an error that wraps a
+// *catalog.UnsupportedVersionError; any other error names the offending field.
+func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, error) {
+	if obj == nil {
+		return nil, fmt.Errorf("no Tinkerbell object to render")
+	}
+	if err := validateMeta(obj); err != nil {
+		return nil, err
+	}
+	if engine := obj.GetEngine(); engine != kubetinkv1alpha1.EngineFlux {
+		return nil, fmt.Errorf("spec.engine: %s is not supported yet; only %s", engine, kubetinkv1alpha1.EngineFlux)
+	}
+	rel, err := catalog.Lookup(obj.Spec.Version)
+	if err != nil {
+		return nil, fmt.Errorf("spec.version: %w", err)
+	}
+	vals, err := values.Generate(rel, obj, facts)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := valuesDigest(vals)
+	if err != nil {
+		return nil, err
+	}
+
+	b := &builder{obj: obj, rel: rel}
+	typed := []runtime.Object{b.ociRepository()}
+	if obj.CRDsManaged() {
+		typed = append(typed, b.gitRepository())
+		for _, k := range b.kustomizations() {
+			typed = append(typed, k)
+		}
+	}
+	typed = append(typed, b.helmRelease())
+
+	objects := make([]*unstructured.Unstructured, 0, len(typed))
+	for _, t := range typed {
+		u, err := toUnstructured(t)
+		if err != nil {
+			return nil, err
+		}
+		objects = append(objects, u)
+	}
+	// The values are set on the unstructured HelmRelease directly: they are JSON-shaped already, and Generate
+	// returns a fresh tree the Result may own.
+	spec, ok := objects[len(objects)-1].Object["spec"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the HelmRelease has no spec")
+	}
+	spec["values"] = vals
+
+	return &Result{
+		Release:        rel,
+		Objects:        objects,
+		ValuesDigest:   digest,
+		PublicIP:       values.PublicIP(obj, facts),
+		TrustedProxies: slices.Clip(values.TrustedProxies(obj, facts)),
+	}, nil
+}
+
+// validateMeta checks what the generated objects' names and labels are made of.
+func validateMeta(obj *kubetinkv1alpha1.Tinkerbell) error {
+	switch {
+	case obj.Name == "":
+		return fmt.Errorf("metadata.name is required")
+	case len(obj.Name) > 63:
+		// It is the value of the kubetink.io/name label.
+		return fmt.Errorf("metadata.name %q is longer than 63 characters", obj.Name)
+	case obj.Namespace == "":
+		return fmt.Errorf("metadata.namespace is required")
+	}
+	return nil
+}
+
+// toUnstructured converts a typed Flux object, dropping what an object to apply must not carry: the status and
+// the null creationTimestamp.
+func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("failed to convert %T: %w", obj, err)
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
