@@ -174,6 +174,8 @@ type Migration struct {
 	Description string
 	// Crossing is the first release with the new shape.
 	Crossing string
+	// NeedsHosts marks migrations that only rewrite URLs on Tinkerbell's own address (Env.Hosts).
+	NeedsHosts bool
 	// Reinstall marks the replacement of the legacy stack release by the unified chart. The reconciler does the
 	// work (suspend and delete the old HelmRelease, take over the CRDs, install the new release); the migration
 	// itself only reports obsolete CRDs.

@@ -108,6 +108,7 @@ var registry = []Migration{
 		Phase:       PostUpgrade,
 		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
 		Crossing:    "v0.18.2",
+		NeedsHosts:  true,
 		Rewrites: []Rewrite{
 			{Target: Templates, Transform: RewritePorts(portsV0182)},
 			{Target: Hardware, Transform: RewritePorts(portsV0182)},
@@ -118,6 +119,7 @@ var registry = []Migration{
 		Phase:       PostUpgrade,
 		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080.",
 		Crossing:    "v0.23.0",
+		NeedsHosts:  true,
 		Rewrites: []Rewrite{
 			{Target: Templates, Transform: RewritePorts(portsV0230)},
 			{Target: Hardware, Transform: RewritePorts(portsV0230)},

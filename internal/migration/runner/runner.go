@@ -1,0 +1,339 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package runner applies a migration plan (internal/migration) to a cluster through a dynamic client: it scans
+// the objects each migration targets, backs every object up into a ConfigMap before changing it, writes spec and
+// status through the right endpoints, checks that the apiserver kept what was written, and restores objects
+// from the backups. "kubetink migrate" is a thin command around it.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubetink/kubetink/internal/migration"
+)
+
+// Options select what a Run does.
+type Options struct {
+	// From and To are the versions of the upgrade.
+	From, To string
+	// Phases are the phases to run, in order.
+	Phases []migration.Phase
+	// Namespace limits the scan to one namespace; empty means all namespaces.
+	Namespace string
+	// PublicIP is Tinkerbell's public IP.
+	PublicIP string
+	// Hosts are further addresses or host names Tinkerbell is reached by.
+	Hosts []string
+	// BackupNamespace receives the backup ConfigMaps.
+	BackupNamespace string
+	// DryRun sends every write with dryRun=All: the apiserver validates and prunes but persists nothing.
+	DryRun bool
+	// SkipPreflight runs the PreUpgrade phase of the legacy stack reinstall even while Workflows or bmc Jobs are
+	// running.
+	SkipPreflight bool
+}
+
+// Result is what one migration did.
+type Result struct {
+	// Migration is the migration's name.
+	Migration string
+	// Phase is the migration's phase.
+	Phase migration.Phase
+	// Scanned counts the objects examined, Changed those written (or that would be, in a dry run) and Skipped
+	// those that needed nothing.
+	Scanned, Changed, Skipped int
+	// Objects has one line per object changed or created.
+	Objects []string
+	// Notes are things the operator should know, e.g. obsolete CRDs still installed.
+	Notes []string
+}
+
+// Summary returns "<name>: scanned N, changed N, skipped N".
+func (r Result) Summary() string {
+	return fmt.Sprintf("%s: scanned %d, changed %d, skipped %d", r.Migration, r.Scanned, r.Changed, r.Skipped)
+}
+
+// Runner runs the migrations of one upgrade.
+type Runner struct {
+	client dynamic.Interface
+	opts   Options
+	env    migration.Env
+	plan   []migration.Migration
+}
+
+// New checks opts and returns a Runner for the migrations of opts.From → opts.To in opts.Phases.
+func New(client dynamic.Interface, opts Options) (*Runner, error) {
+	if opts.From == "" || opts.To == "" {
+		return nil, errors.New("both the from and the to version are required")
+	}
+	if len(opts.Phases) == 0 {
+		opts.Phases = []migration.Phase{migration.PreUpgrade, migration.PostUpgrade}
+	}
+	if opts.BackupNamespace == "" {
+		return nil, errors.New("a backup namespace is required")
+	}
+	all, err := migration.Migrations(opts.From, opts.To)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{client: client, opts: opts}
+	for _, phase := range opts.Phases {
+		for _, m := range all {
+			if m.Phase == phase {
+				r.plan = append(r.plan, m)
+			}
+		}
+	}
+	hosts, err := tinkerbellHosts(opts.PublicIP, opts.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	r.env = migration.Env{From: opts.From, To: opts.To, Hosts: hosts}
+	for _, m := range r.plan {
+		if m.NeedsHosts && len(hosts) == 0 {
+			return nil, fmt.Errorf("migration %s rewrites URLs that point at Tinkerbell: set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host)", m.Name)
+		}
+	}
+	return r, nil
+}
+
+// tinkerbellHosts validates and merges the public IP and the extra hosts.
+func tinkerbellHosts(publicIP string, extra []string) ([]string, error) {
+	var hosts []string
+	if publicIP != "" {
+		if net.ParseIP(publicIP) == nil {
+			return nil, fmt.Errorf("invalid public IP %q", publicIP)
+		}
+		hosts = append(hosts, publicIP)
+	}
+	for _, h := range extra {
+		h = strings.TrimSpace(h)
+		if h == "" || strings.ContainsAny(h, "/ @?#") {
+			return nil, fmt.Errorf("invalid Tinkerbell host %q: want a host name or an IP address without scheme, port or path", h)
+		}
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, nil
+}
+
+// Plan returns the migrations the Runner will run, in order.
+func (r *Runner) Plan() []migration.Migration {
+	return slices.Clone(r.plan)
+}
+
+// Run runs the planned migrations in order and returns what each did. It stops at the first error; the results
+// of the migrations that ran before are returned with it. report, if not nil, is called after each migration.
+func (r *Runner) Run(ctx context.Context, report func(Result)) ([]Result, error) {
+	if err := r.preflight(ctx); err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(r.plan))
+	for _, m := range r.plan {
+		res, err := r.runMigration(ctx, m)
+		results = append(results, res)
+		if report != nil {
+			report(res)
+		}
+		if err != nil {
+			return results, fmt.Errorf("migration %s failed: %w", m.Name, err)
+		}
+	}
+	return results, nil
+}
+
+// preflight refuses the PreUpgrade phase of the legacy stack reinstall while Workflows or bmc Jobs are running
+// (see migration.Preflight).
+func (r *Runner) preflight(ctx context.Context) error {
+	if r.opts.SkipPreflight || !slices.Contains(r.opts.Phases, migration.PreUpgrade) ||
+		!migration.RequiresReinstall(r.opts.From, r.opts.To) {
+		return nil
+	}
+	workflows, _, err := r.list(ctx, migration.Workflows)
+	if err != nil {
+		return err
+	}
+	jobs, _, err := r.list(ctx, migration.BMCJobs)
+	if err != nil {
+		return err
+	}
+	blockers := migration.Preflight(workflows, jobs)
+	if len(blockers) == 0 {
+		return nil
+	}
+	lines := make([]string, 0, len(blockers))
+	for _, b := range blockers {
+		lines = append(lines, "  "+b.String())
+	}
+	return fmt.Errorf("the upgrade from %s to %s must wait until these are finished (or run with --skip-preflight):\n%s",
+		r.opts.From, r.opts.To, strings.Join(lines, "\n"))
+}
+
+func (r *Runner) runMigration(ctx context.Context, m migration.Migration) (Result, error) {
+	res := Result{Migration: m.Name, Phase: m.Phase}
+	if m.Reinstall {
+		res.Notes = append(res.Notes, "the reconciler uninstalls the legacy stack release and installs the unified chart; CRDs and objects are kept")
+	}
+	for _, t := range m.Obsolete {
+		if err := r.reportObsolete(ctx, t, &res); err != nil {
+			return res, err
+		}
+	}
+	if m.Create != nil {
+		if err := r.create(ctx, m, &res); err != nil {
+			return res, err
+		}
+	}
+	for _, rw := range m.Rewrites {
+		if err := r.rewrite(ctx, m, rw, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// reportObsolete notes an obsolete CRD that is still installed, with the number of its objects.
+func (r *Runner) reportObsolete(ctx context.Context, t migration.Target, res *Result) error {
+	if _, err := r.getCRD(ctx, t); apierrors.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	items, _, err := r.list(ctx, t)
+	if err != nil {
+		return err
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("obsolete CRD %s is still installed with %d object(s); Kubetink never deletes it: remove it once the data is no longer needed",
+		t.CRDName(), len(items)))
+	return nil
+}
+
+// create derives and creates the objects of a Creation. Existing objects of the result kind are left alone.
+func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result) error {
+	c := m.Create
+	sources, installed, err := r.list(ctx, c.Source)
+	if err != nil || !installed {
+		return err
+	}
+	for i := range sources {
+		src := &sources[i]
+		res.Scanned++
+		obj, err := c.Derive(src)
+		if err != nil {
+			return err
+		}
+		created, err := r.client.Resource(c.Result.GVR()).Namespace(obj.GetNamespace()).Create(ctx, obj, r.createOptions())
+		if apierrors.IsAlreadyExists(err) {
+			res.Skipped++
+			res.Notes = append(res.Notes, fmt.Sprintf("%s %s already exists and was left as is", c.Result.Kind, key(obj)))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("failed to create %s %s: %w", c.Result.Kind, key(obj), err)
+		}
+		if err := r.backup(ctx, m.Name, c.Result, created, actionCreated); err != nil {
+			return err
+		}
+		res.Changed++
+		res.Objects = append(res.Objects, fmt.Sprintf("created %s %s from %s", c.Result.Kind, key(obj), c.Source.Kind))
+	}
+	return nil
+}
+
+// rewrite applies one Rewrite to every object of its kind.
+func (r *Runner) rewrite(ctx context.Context, m migration.Migration, rw migration.Rewrite, res *Result) error {
+	if len(rw.RequiredFields) > 0 {
+		installed, err := r.checkSchema(ctx, rw.Target, rw.RequiredFields)
+		if err != nil {
+			return fmt.Errorf("%w (the %s phase runs once the CRDs of %s are installed)", err, m.Phase, r.opts.To)
+		}
+		if !installed {
+			return nil
+		}
+	}
+	items, _, err := r.list(ctx, rw.Target)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		res.Scanned++
+		changed, err := r.rewriteObject(ctx, m.Name, rw, &items[i])
+		if err != nil {
+			return fmt.Errorf("failed to migrate %s %s: %w", rw.Target.Kind, key(&items[i]), err)
+		}
+		if !changed {
+			res.Skipped++
+			continue
+		}
+		res.Changed++
+		res.Objects = append(res.Objects, fmt.Sprintf("changed %s %s", rw.Target.Kind, key(&items[i])))
+	}
+	return nil
+}
+
+// list returns every object of t in the Runner's namespace scope. installed is false (and the list empty) when
+// the apiserver does not serve t, i.e. its CRD is not installed.
+func (r *Runner) list(ctx context.Context, t migration.Target) ([]unstructured.Unstructured, bool, error) {
+	var out []unstructured.Unstructured
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		l, err := r.client.Resource(t.GVR()).Namespace(r.opts.Namespace).List(ctx, opts)
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("failed to list %s: %w", t.CRDName(), err)
+		}
+		out = append(out, l.Items...)
+		if opts.Continue = l.GetContinue(); opts.Continue == "" {
+			return out, true, nil
+		}
+	}
+}
+
+func (r *Runner) createOptions() metav1.CreateOptions {
+	if r.opts.DryRun {
+		return metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	}
+	return metav1.CreateOptions{}
+}
+
+func (r *Runner) updateOptions() metav1.UpdateOptions {
+	if r.opts.DryRun {
+		return metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}
+	}
+	return metav1.UpdateOptions{}
+}
+
+// key returns namespace/name.
+func key(obj *unstructured.Unstructured) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
