@@ -21,15 +21,22 @@ import (
 	"net/http"
 	"time"
 
+	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/leaderelection"
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/controller"
 	"github.com/kubetink/kubetink/internal/scheme"
 	"github.com/kubetink/kubetink/internal/version"
 )
@@ -45,7 +52,11 @@ type managerOptions struct {
 	healthAddr      string
 	leaderElection  leaderelection.Options
 	logOptions      logger.Options
+	rateLimiter     fluxcontroller.RateLimiterOptions
 	gracefulTimeout time.Duration
+	concurrent      int
+	requeueDep      time.Duration
+	watchSelector   string
 }
 
 func newManagerCommand() *cobra.Command {
@@ -65,8 +76,12 @@ func newManagerCommand() *cobra.Command {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	fs.StringVar(&o.healthAddr, "health-addr", ":9440", "Address the /healthz and /readyz probes bind to.")
 	fs.DurationVar(&o.gracefulTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long running reconciliations may take to finish on shutdown.")
+	fs.IntVar(&o.concurrent, "concurrent", 4, "Number of Tinkerbell objects reconciled at the same time.")
+	fs.DurationVar(&o.requeueDep, "requeue-dependency", 10*time.Second, "How long to wait before looking again at generated objects that are not ready; their watches usually act sooner.")
+	fs.StringVar(&o.watchSelector, "watch-label-selector", "", "Only reconcile Tinkerbell objects matching this label selector, e.g. 'kubetink.io/shard=a'.")
 	o.leaderElection.BindFlags(fs)
 	o.logOptions.BindFlags(fs)
+	o.rateLimiter.BindFlags(fs)
 	return cmd
 }
 
@@ -97,8 +112,13 @@ func runManager(cmd *cobra.Command, o *managerOptions) error {
 	if err != nil {
 		return err
 	}
+	cacheOpts, err := cacheOptions(o.watchSelector)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme.New(),
+		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:        o.healthAddr,
 		LeaderElection:                o.leaderElection.Enable,
@@ -123,11 +143,49 @@ func runManager(cmd *cobra.Command, o *managerOptions) error {
 		return fmt.Errorf("failed to add the readiness check: %w", err)
 	}
 
-	log.Info("starting manager", "version", version.Version)
 	ctx := ctrl.SetupSignalHandler()
+	reconciler := &controller.TinkerbellReconciler{
+		Client:                    mgr.GetClient(),
+		EventRecorder:             mgr.GetEventRecorder(controllerName),
+		ControllerName:            controllerName,
+		DependencyRequeueInterval: o.requeueDep,
+	}
+	if err := reconciler.SetupWithManager(ctx, mgr, controller.TinkerbellReconcilerOptions{
+		MaxConcurrentReconciles: o.concurrent,
+		RateLimiter:             fluxcontroller.GetRateLimiter(o.rateLimiter),
+	}); err != nil {
+		return fmt.Errorf("failed to set up the Tinkerbell controller: %w", err)
+	}
+
+	log.Info("starting manager", "version", version.Version)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("manager stopped with an error: %w", err)
 	}
 	log.Info("manager stopped")
 	return nil
+}
+
+// cacheOptions keeps the informer caches small: no managedFields anywhere, no Node status (image lists are
+// large and unused), and only the Tinkerbells matching the watch selector.
+func cacheOptions(watchSelector string) (cache.Options, error) {
+	opts := cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Node{}: {Transform: func(in any) (any, error) {
+				if node, ok := in.(*corev1.Node); ok {
+					node.ManagedFields = nil
+					node.Status = corev1.NodeStatus{}
+				}
+				return in, nil
+			}},
+		},
+	}
+	if watchSelector != "" {
+		sel, err := labels.Parse(watchSelector)
+		if err != nil {
+			return opts, fmt.Errorf("invalid --watch-label-selector: %w", err)
+		}
+		opts.ByObject[&kubetinkv1alpha1.Tinkerbell{}] = cache.ByObject{Label: sel}
+	}
+	return opts, nil
 }

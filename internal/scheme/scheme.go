@@ -21,6 +21,7 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -28,11 +29,12 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 )
 
-// New returns a scheme holding the Kubernetes built-in types, the Flux types Kubetink generates and the
-// Kubetink API.
+// New returns a scheme holding the Kubernetes built-in types, CustomResourceDefinitions, the Flux types
+// Kubetink generates and the Kubetink API.
 func New() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
 	utilruntime.Must(helmv2.AddToScheme(s))
 	utilruntime.Must(kustomizev1.AddToScheme(s))
 	utilruntime.Must(sourcev1.AddToScheme(s))

@@ -1,0 +1,283 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/inventory"
+	"github.com/kubetink/kubetink/internal/render"
+)
+
+const (
+	// digestAnnotation holds the digest of what Kubetink last applied to an object. It changes when a field is
+	// dropped from the rendered object, which the subset comparison alone cannot see.
+	digestAnnotation = "kubetink.io/digest"
+
+	componentCRDs    = "crds"
+	componentRelease = "release"
+	crdKind          = "CustomResourceDefinition"
+)
+
+// applyAll applies the rendered objects in two stages: the chart source and the CRD objects first, then the
+// HelmRelease, which is installed or upgraded only once the CRDs it needs are established.
+func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
+	var releases []*unstructured.Unstructured
+	for _, u := range s.result.Objects {
+		if u.GetLabels()[render.LabelComponent] == componentRelease {
+			releases = append(releases, u)
+			continue
+		}
+		if err := r.applyObject(ctx, s, u); err != nil {
+			return err
+		}
+	}
+	crdsReady, err := r.crdsReady(ctx, s)
+	if err != nil {
+		return err
+	}
+	for _, u := range releases {
+		if !crdsReady {
+			// Keep what runs now; the watch on the Kustomization brings us back when the CRDs are ready.
+			live, err := r.getLive(ctx, u)
+			if err != nil {
+				return err
+			}
+			s.present[inventory.Ref(u).ID] = live != nil
+			continue
+		}
+		if err := r.applyObject(ctx, s, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// crdsReady reports whether every CRD Kustomization is Ready for its current generation.
+func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, error) {
+	for _, u := range s.result.Objects {
+		if u.GetLabels()[render.LabelComponent] != componentCRDs || u.GetKind() != "Kustomization" {
+			continue
+		}
+		live, err := r.getLive(ctx, u)
+		if err != nil || live == nil {
+			return false, err
+		}
+		if ready, _, _ := readiness(live); !ready {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// applyObject server-side applies one object as the Tinkerbell's controller, unless the live object already
+// holds every field Kubetink sets: a no-op reconciliation sends no write request.
+func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *unstructured.Unstructured) error {
+	desired := u.DeepCopy()
+	if err := controllerutil.SetControllerReference(s.obj, desired, r.Scheme()); err != nil {
+		return fmt.Errorf("failed to set the owner of %s %s: %w", desired.GetKind(), desired.GetName(), err)
+	}
+	forwardReconcileRequests(s.obj, desired)
+	digest, err := objectDigest(desired)
+	if err != nil {
+		return err
+	}
+	annotations := desired.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[digestAnnotation] = digest
+	desired.SetAnnotations(annotations)
+
+	id := inventory.Ref(desired).ID
+	live, err := r.getLive(ctx, desired)
+	if err != nil {
+		return err
+	}
+	if live != nil && isSubset(normalize(desired.Object), normalize(live.Object)) {
+		s.present[id] = true
+		return nil
+	}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
+		client.FieldOwner(r.ControllerName), client.ForceOwnership); err != nil {
+		return fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
+	}
+	s.present[id] = true
+	return nil
+}
+
+// forwardReconcileRequests copies Flux's reconcile-request annotations from the Tinkerbell to the generated
+// objects, so "flux reconcile"-style requests on the Tinkerbell reach them; resetAt and forceAt (which clear a
+// HelmRelease's exhausted retries or force an upgrade) go to HelmReleases only.
+func forwardReconcileRequests(obj *kubetinkv1alpha1.Tinkerbell, u *unstructured.Unstructured) {
+	keys := []string{meta.ReconcileRequestAnnotation}
+	if u.GetKind() == "HelmRelease" {
+		keys = append(keys, "reconcile.fluxcd.io/resetAt", "reconcile.fluxcd.io/forceAt")
+	}
+	for _, k := range keys {
+		v, ok := obj.GetAnnotations()[k]
+		if !ok {
+			continue
+		}
+		a := u.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[k] = v
+		u.SetAnnotations(a)
+	}
+}
+
+// getLive reads an object from the cache as its typed Flux kind and returns it as unstructured; nil when absent.
+func (r *TinkerbellReconciler) getLive(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	typed, err := r.getTyped(ctx, u)
+	if err != nil || typed == nil {
+		return nil, err
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(typed)
+	if err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+func (r *TinkerbellReconciler) getTyped(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
+	ro, err := r.Scheme().New(u.GroupVersionKind())
+	if err != nil {
+		return nil, fmt.Errorf("kind %s is not in the scheme: %w", u.GroupVersionKind(), err)
+	}
+	typed := ro.(client.Object)
+	if err := r.Get(ctx, client.ObjectKeyFromObject(u), typed); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("failed to get %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+	}
+	return typed, nil
+}
+
+// prune deletes the objects of the previous inventory that are no longer rendered, then records the new
+// inventory. It only deletes objects labelled as this Tinkerbell's, and never a CRD.
+func (r *TinkerbellReconciler) prune(ctx context.Context, s *scope) error {
+	var present []*unstructured.Unstructured
+	for _, u := range s.result.Objects {
+		if s.present[inventory.Ref(u).ID] {
+			present = append(present, u)
+		}
+	}
+	current := inventory.New(present...)
+	for _, ref := range inventory.Diff(s.obj.Status.Inventory, current) {
+		if err := r.deleteOwned(ctx, s.obj, ref); err != nil {
+			return err
+		}
+	}
+	s.obj.Status.Inventory = current
+	return nil
+}
+
+// deleteOwned deletes one inventory entry if it still carries this Tinkerbell's labels.
+func (r *TinkerbellReconciler) deleteOwned(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, ref kubetinkv1alpha1.ResourceRef) error {
+	u, err := inventory.Object(ref)
+	if err != nil || u.GetKind() == crdKind {
+		return nil // never a CRD; a malformed entry is dropped
+	}
+	live, err := r.getLive(ctx, u)
+	if err != nil || live == nil {
+		return err
+	}
+	labels := live.GetLabels()
+	if labels[render.LabelName] != obj.Name || labels[render.LabelNamespace] != obj.Namespace {
+		return nil // not ours any more: leave it alone
+	}
+	if err := r.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to delete %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+	}
+	return nil
+}
+
+// objectDigest is the sha256 of an object's JSON (map keys are sorted by encoding/json).
+func objectDigest(u *unstructured.Unstructured) (string, error) {
+	data, err := json.Marshal(u.Object)
+	if err != nil {
+		return "", fmt.Errorf("failed to encode %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(data)), nil
+}
+
+// normalize round-trips a value through JSON so numbers compare equal whatever Go type produced them.
+func normalize(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return v
+	}
+	return out
+}
+
+// isSubset reports whether every field set in desired has the same value in live. Maps may have extra keys in
+// live (defaults, other field managers); lists must have the same length with each element a subset.
+func isSubset(desired, live any) bool {
+	switch d := desired.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, dv := range d {
+			lv, ok := l[k]
+			if !ok {
+				if dv == nil {
+					continue
+				}
+				return false
+			}
+			if !isSubset(dv, lv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, ok := live.([]any)
+		if !ok || len(l) != len(d) {
+			return false
+		}
+		for i := range d {
+			if !isSubset(d[i], l[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(desired, live)
+	}
+}

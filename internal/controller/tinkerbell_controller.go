@@ -1,0 +1,197 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package controller holds the TinkerbellReconciler, which keeps the cluster equal to what "kubetink render"
+// prints for each Tinkerbell object and reports the readiness of what it applied.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/jitter"
+	"github.com/fluxcd/pkg/runtime/patch"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/values"
+)
+
+// ownedConditions are the conditions the reconciler owns on a Tinkerbell; the status patch overwrites them.
+var ownedConditions = []string{
+	meta.ReadyCondition,
+	meta.ReconcilingCondition,
+	meta.StalledCondition,
+	kubetinkv1alpha1.ComponentsReadyCondition,
+	kubetinkv1alpha1.MigratedCondition,
+}
+
+// TinkerbellReconciler turns a Tinkerbell into Flux objects, applies them with server-side apply, prunes
+// what it no longer renders and mirrors the objects' readiness into the Tinkerbell's status.
+type TinkerbellReconciler struct {
+	client.Client
+
+	// EventRecorder records events on Tinkerbell objects, on state transitions only.
+	EventRecorder events.EventRecorder
+	// ControllerName is the field owner of everything Kubetink applies and the reporting controller of events.
+	ControllerName string
+	// DependencyRequeueInterval is how long to wait before looking again at objects that are not ready; the
+	// watches on those objects usually trigger a reconciliation earlier.
+	DependencyRequeueInterval time.Duration
+}
+
+// scope carries what one reconciliation learns from step to step.
+type scope struct {
+	obj    *kubetinkv1alpha1.Tinkerbell
+	facts  values.Facts
+	result *render.Result
+	// present are the rendered objects that exist in the cluster, by inventory id.
+	present map[string]bool
+}
+
+// stalledError is an outcome the reconciler cannot fix by retrying: the user has to change something.
+type stalledError struct{ reason, message string }
+
+func (e *stalledError) Error() string { return e.message }
+
+// waitingError is an outcome that resolves itself: something the reconciler waits for is not there yet.
+type waitingError struct{ reason, message string }
+
+func (e *waitingError) Error() string { return e.message }
+
+func stalled(reason, format string, args ...any) error {
+	return &stalledError{reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+func waiting(reason, format string, args ...any) error {
+	return &waitingError{reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells/finalizers,verbs=update
+// +kubebuilder:rbac:groups=helm.toolkit.fluxcd.io,resources=helmreleases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=ocirepositories;gitrepositories,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one Tinkerbell's generated objects in line with its spec and reports their state.
+func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &kubetinkv1alpha1.Tinkerbell{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patcher := patch.NewSerialPatcher(obj, r.Client)
+	before := obj.DeepCopy()
+
+	// Always persist status and conditions, whatever the outcome.
+	defer func() {
+		if !obj.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(obj, kubetinkv1alpha1.Finalizer) {
+			return // finalized: the object is gone or about to be
+		}
+		finalizeStatus(obj, retErr)
+		if err := r.patch(ctx, obj, patcher); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+		r.recordTransition(before, obj)
+	}()
+
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj, patcher)
+	}
+	// Persist the finalizer before any child object exists.
+	if controllerutil.AddFinalizer(obj, kubetinkv1alpha1.Finalizer) {
+		if err := r.patch(ctx, obj, patcher); err != nil {
+			return ctrl.Result{}, fmt.Errorf("failed to add the finalizer: %w", err)
+		}
+	}
+	if obj.Spec.Suspend {
+		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
+		return ctrl.Result{}, nil
+	}
+	return r.reconcile(ctx, obj)
+}
+
+// reconcile runs the steps in order; the first step that does not succeed decides the outcome.
+func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) (ctrl.Result, error) {
+	s := &scope{obj: obj, present: map[string]bool{}}
+	for _, step := range []func(context.Context, *scope) error{
+		r.checkTargetNamespace, // one Tinkerbell per target namespace
+		r.checkVersion,         // supported, and no silent downgrade
+		r.gatherFacts,          // node pod CIDRs, LoadBalancer IP
+		r.render,               // the Flux objects, from the pure render package
+		r.applyAll,             // sources and CRDs, then (once the CRDs are ready) the HelmRelease
+		r.prune,                // delete what is no longer rendered
+		r.checkReadiness,       // mirror the objects' readiness
+	} {
+		if err := step(ctx, s); err != nil {
+			return r.outcome(obj, err)
+		}
+	}
+
+	obj.Status.LastAppliedVersion = obj.Spec.Version
+	obj.Status.LastAppliedValuesDigest = s.result.ValuesDigest
+	conditions.MarkTrue(obj, meta.ReadyCondition, meta.ReconciliationSucceededReason,
+		"Tinkerbell %s is ready", obj.Spec.Version)
+	return jitter.JitteredRequeueInterval(ctrl.Result{RequeueAfter: obj.GetInterval()}), nil
+}
+
+// outcome maps a step's error to conditions and a result, in one place:
+// stalled → Ready=False + Stalled=True, no retry until something changes;
+// waiting → Ready=False, look again after DependencyRequeueInterval;
+// anything else is transient → Ready=False, retried with backoff.
+func (r *TinkerbellReconciler) outcome(obj *kubetinkv1alpha1.Tinkerbell, err error) (ctrl.Result, error) {
+	var se *stalledError
+	var we *waitingError
+	switch {
+	case errors.As(err, &se):
+		conditions.MarkFalse(obj, meta.ReadyCondition, se.reason, "%s", se.message)
+		conditions.MarkStalled(obj, se.reason, "%s", se.message)
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	case errors.As(err, &we):
+		conditions.MarkFalse(obj, meta.ReadyCondition, we.reason, "%s", we.message)
+		return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
+	default:
+		conditions.MarkFalse(obj, meta.ReadyCondition, meta.ReconciliationFailedReason, "%s", err.Error())
+		return ctrl.Result{}, err
+	}
+}
+
+// patch writes metadata and status changes; it sends nothing when nothing changed.
+func (r *TinkerbellReconciler) patch(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, patcher *patch.SerialPatcher) error {
+	err := patcher.Patch(ctx, obj,
+		patch.WithOwnedConditions{Conditions: ownedConditions},
+		patch.WithForceOverwriteConditions{},
+		patch.WithFieldOwner(r.ControllerName),
+	)
+	if err != nil && !obj.DeletionTimestamp.IsZero() && apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,133 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/inventory"
+)
+
+// finalize handles a Tinkerbell being deleted. With deletionPolicy Delete it deletes the HelmReleases first and
+// waits until helm-controller has uninstalled them, then the remaining generated objects; with Orphan it only
+// releases the objects (drops the owner references) so the garbage collector leaves them running. CRDs and
+// users' objects are never touched: the CRD Kustomization itself has deletionPolicy Orphan.
+func (r *TinkerbellReconciler) finalize(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, patcher *patch.SerialPatcher) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	entries := []kubetinkv1alpha1.ResourceRef{}
+	if obj.Status.Inventory != nil {
+		entries = obj.Status.Inventory.Entries
+	}
+
+	if obj.GetDeletionPolicy() == kubetinkv1alpha1.DeletionPolicyOrphan {
+		for _, ref := range entries {
+			if err := r.release(ctx, obj, ref); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	} else {
+		// HelmReleases first: the sources must outlive the uninstall.
+		ordered := slices.Clone(entries)
+		slices.SortStableFunc(ordered, func(a, b kubetinkv1alpha1.ResourceRef) int {
+			return boolRank(isHelmRelease(b)) - boolRank(isHelmRelease(a))
+		})
+		for _, ref := range ordered {
+			if !isHelmRelease(ref) && r.helmReleasesRemain(ctx, entries) {
+				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the Helm releases to be uninstalled")
+				return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
+			}
+			if err := r.deleteOwned(ctx, obj, ref); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		if r.helmReleasesRemain(ctx, entries) {
+			conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the Helm releases to be uninstalled")
+			return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
+		}
+	}
+
+	controllerutil.RemoveFinalizer(obj, kubetinkv1alpha1.Finalizer)
+	if err := r.patch(ctx, obj, patcher); err != nil {
+		return ctrl.Result{}, fmt.Errorf("failed to remove the finalizer: %w", err)
+	}
+	log.Info("finalized", "deletionPolicy", obj.GetDeletionPolicy())
+	return ctrl.Result{}, nil
+}
+
+// release removes the Tinkerbell's owner reference from a generated object, so it survives the Tinkerbell.
+func (r *TinkerbellReconciler) release(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, ref kubetinkv1alpha1.ResourceRef) error {
+	u, err := inventory.Object(ref)
+	if err != nil {
+		return nil
+	}
+	live, err := r.getTyped(ctx, u)
+	if err != nil || live == nil {
+		return err
+	}
+	owners := live.GetOwnerReferences()
+	kept := slices.DeleteFunc(slices.Clone(owners), func(o metav1.OwnerReference) bool { return o.UID == obj.UID })
+	if len(kept) == len(owners) {
+		return nil
+	}
+	base := live.DeepCopyObject().(client.Object)
+	live.SetOwnerReferences(kept)
+	if err := r.Patch(ctx, live, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to release %s: %w", ref.ID, err)
+	}
+	return nil
+}
+
+// helmReleasesRemain reports whether any HelmRelease of the inventory still exists (helm-controller keeps it,
+// through its finalizer, until the release is uninstalled).
+func (r *TinkerbellReconciler) helmReleasesRemain(ctx context.Context, entries []kubetinkv1alpha1.ResourceRef) bool {
+	for _, ref := range entries {
+		if !isHelmRelease(ref) {
+			continue
+		}
+		u, err := inventory.Object(ref)
+		if err != nil {
+			continue
+		}
+		if live, err := r.getTyped(ctx, u); err != nil || live != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func isHelmRelease(ref kubetinkv1alpha1.ResourceRef) bool {
+	u, err := inventory.Object(ref)
+	return err == nil && u.GetKind() == "HelmRelease"
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,163 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"slices"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/runtime/predicates"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+)
+
+// TinkerbellReconcilerOptions tune the controller.
+type TinkerbellReconcilerOptions struct {
+	// MaxConcurrentReconciles is how many Tinkerbells are reconciled at once.
+	MaxConcurrentReconciles int
+	// RateLimiter backs off failing reconciliations.
+	RateLimiter workqueue.TypedRateLimiter[reconcile.Request]
+}
+
+// SetupWithManager registers the field indexes and the watches: the Tinkerbell itself (spec changes and reconcile
+// requests), the Flux objects it owns (their status drives readiness), Nodes (pod CIDRs feed trustedProxies),
+// Services (spec.publicIPFrom) and other Tinkerbells sharing a target namespace.
+func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts TinkerbellReconcilerOptions) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &kubetinkv1alpha1.Tinkerbell{}, indexTargetNamespace, func(o client.Object) []string {
+		return []string{o.(*kubetinkv1alpha1.Tinkerbell).GetTargetNamespace()}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &kubetinkv1alpha1.Tinkerbell{}, indexPublicIPFrom, func(o client.Object) []string {
+		tb := o.(*kubetinkv1alpha1.Tinkerbell)
+		if ref := tb.Spec.PublicIPFrom; ref != nil {
+			ns := ref.Namespace
+			if ns == "" {
+				ns = tb.Namespace
+			}
+			return []string{ns + "/" + ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kubetinkv1alpha1.Tinkerbell{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+		Owns(&helmv2.HelmRelease{}).
+		Owns(&kustomizev1.Kustomization{}).
+		Owns(&sourcev1.OCIRepository{}).
+		Owns(&sourcev1.GitRepository{}).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsDerivingProxies),
+			builder.WithPredicates(podCIDRsChanged())).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsUsingService),
+			builder.WithPredicates(loadBalancerChanged())).
+		Watches(&kubetinkv1alpha1.Tinkerbell{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsSharingNamespace),
+			builder.WithPredicates(createdOrDeleted())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter}).
+		Complete(r)
+}
+
+func requests(list *kubetinkv1alpha1.TinkerbellList, keep func(*kubetinkv1alpha1.Tinkerbell) bool) []reconcile.Request {
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if keep(&list.Items[i]) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: list.Items[i].Namespace, Name: list.Items[i].Name}})
+		}
+	}
+	return reqs
+}
+
+// tinkerbellsDerivingProxies maps a Node change to the Tinkerbells whose trusted proxies come from pod CIDRs.
+func (r *TinkerbellReconciler) tinkerbellsDerivingProxies(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := r.List(ctx, list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells for a Node change")
+		return nil
+	}
+	return requests(list, func(tb *kubetinkv1alpha1.Tinkerbell) bool { return len(tb.Spec.TrustedProxies) == 0 })
+}
+
+// tinkerbellsUsingService maps a Service change to the Tinkerbells that take their public IP from it.
+func (r *TinkerbellReconciler) tinkerbellsUsingService(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexPublicIPFrom: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells for a Service change")
+		return nil
+	}
+	return requests(list, func(*kubetinkv1alpha1.Tinkerbell) bool { return true })
+}
+
+// tinkerbellsSharingNamespace maps the creation or deletion of a Tinkerbell to the others with the same target
+// namespace, so a refused one proceeds once the namespace is free.
+func (r *TinkerbellReconciler) tinkerbellsSharingNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	tb, ok := o.(*kubetinkv1alpha1.Tinkerbell)
+	if !ok {
+		return nil
+	}
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexTargetNamespace: tb.GetTargetNamespace()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells sharing a target namespace")
+		return nil
+	}
+	return requests(list, func(other *kubetinkv1alpha1.Tinkerbell) bool { return other.UID != tb.UID })
+}
+
+func podCIDRsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
+			return o.Spec.PodCIDR != n.Spec.PodCIDR || !slices.Equal(o.Spec.PodCIDRs, n.Spec.PodCIDRs)
+		},
+	}
+}
+
+func loadBalancerChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld.(*corev1.Service), e.ObjectNew.(*corev1.Service)
+			return !slices.EqualFunc(o.Status.LoadBalancer.Ingress, n.Status.LoadBalancer.Ingress,
+				func(a, b corev1.LoadBalancerIngress) bool { return a.IP == b.IP && a.Hostname == b.Hostname })
+		},
+	}
+}
+
+func createdOrDeleted() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			// Deletion starts with an update that sets the deletion timestamp.
+			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}

@@ -1,0 +1,166 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+)
+
+func TestFinalizeStatus(t *testing.T) {
+	tests := []struct {
+		name         string
+		setup        func(*kubetinkv1alpha1.Tinkerbell)
+		err          error
+		want         []metav1.Condition
+		wantObserved int64
+	}{
+		{
+			name: "ready drops reconciling and stalled",
+			setup: func(obj *kubetinkv1alpha1.Tinkerbell) {
+				conditions.MarkReconciling(obj, meta.ProgressingReason, "working")
+				conditions.MarkStalled(obj, "Old", "old")
+				conditions.MarkTrue(obj, meta.ReadyCondition, meta.ReconciliationSucceededReason, "Tinkerbell v0.25.0 is ready")
+			},
+			want:         []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, Reason: meta.ReconciliationSucceededReason, Message: "Tinkerbell v0.25.0 is ready"}},
+			wantObserved: 3,
+		},
+		{
+			name: "stalled drops reconciling",
+			setup: func(obj *kubetinkv1alpha1.Tinkerbell) {
+				conditions.MarkReconciling(obj, meta.ProgressingReason, "working")
+				conditions.MarkFalse(obj, meta.ReadyCondition, kubetinkv1alpha1.RenderFailedReason, "bad")
+				conditions.MarkStalled(obj, kubetinkv1alpha1.RenderFailedReason, "bad")
+			},
+			err: errors.New("bad"),
+			want: []metav1.Condition{
+				{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, Reason: kubetinkv1alpha1.RenderFailedReason, Message: "bad"},
+				{Type: meta.StalledCondition, Status: metav1.ConditionTrue, Reason: kubetinkv1alpha1.RenderFailedReason, Message: "bad"},
+			},
+			wantObserved: 3,
+		},
+		{
+			name: "waiting is progressing",
+			setup: func(obj *kubetinkv1alpha1.Tinkerbell) {
+				conditions.MarkFalse(obj, meta.ReadyCondition, kubetinkv1alpha1.ComponentsNotReadyReason, "1 of 4 components not ready")
+			},
+			err: waiting(kubetinkv1alpha1.ComponentsNotReadyReason, "1 of 4 components not ready"),
+			want: []metav1.Condition{
+				{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, Reason: kubetinkv1alpha1.ComponentsNotReadyReason, Message: "1 of 4 components not ready"},
+				{Type: meta.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: meta.ProgressingReason, Message: "1 of 4 components not ready"},
+			},
+			wantObserved: 1,
+		},
+		{
+			name: "transient error is progressing with retry",
+			setup: func(obj *kubetinkv1alpha1.Tinkerbell) {
+				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ReconciliationFailedReason, "conflict")
+			},
+			err: errors.New("conflict"),
+			want: []metav1.Condition{
+				{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, Reason: meta.ReconciliationFailedReason, Message: "conflict"},
+				{Type: meta.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: meta.ProgressingWithRetryReason, Message: "conflict"},
+			},
+			wantObserved: 1,
+		},
+		{
+			name: "nothing known yet is unknown",
+			want: []metav1.Condition{
+				{Type: meta.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: meta.ProgressingReason, Message: "reconciliation in progress"},
+				{Type: meta.ReadyCondition, Status: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: "reconciliation in progress"},
+			},
+			wantObserved: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			obj := &kubetinkv1alpha1.Tinkerbell{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
+			obj.Status.ObservedGeneration = 1
+			if tt.setup != nil {
+				tt.setup(obj)
+			}
+			finalizeStatus(obj, tt.err)
+			g.Expect(obj.Status.Conditions).To(conditions.MatchConditions(tt.want))
+			g.Expect(obj.Status.ObservedGeneration).To(Equal(tt.wantObserved))
+		})
+	}
+}
+
+func TestIsSubset(t *testing.T) {
+	g := NewWithT(t)
+	live := map[string]any{
+		"metadata": map[string]any{"name": "tb", "labels": map[string]any{"a": "1", "extra": "x"}},
+		"spec": map[string]any{"interval": "10m", "timeout": "5m", "values": map[string]any{"replicas": float64(2)},
+			"list": []any{map[string]any{"k": "v", "default": true}}},
+	}
+	g.Expect(isSubset(normalize(map[string]any{"spec": map[string]any{"values": map[string]any{"replicas": int64(2)}}}), live)).To(BeTrue())
+	g.Expect(isSubset(map[string]any{"metadata": map[string]any{"labels": map[string]any{"a": "1"}}}, live)).To(BeTrue())
+	g.Expect(isSubset(map[string]any{"spec": map[string]any{"list": []any{map[string]any{"k": "v"}}}}, live)).To(BeTrue())
+	g.Expect(isSubset(map[string]any{"spec": map[string]any{"interval": "1h"}}, live)).To(BeFalse())
+	g.Expect(isSubset(map[string]any{"spec": map[string]any{"missing": "x"}}, live)).To(BeFalse())
+	g.Expect(isSubset(map[string]any{"spec": map[string]any{"list": []any{}}}, live)).To(BeFalse())
+	g.Expect(isSubset(map[string]any{"spec": map[string]any{"values": "flat"}}, live)).To(BeFalse())
+}
+
+func TestReadiness(t *testing.T) {
+	// Covered against the real apiserver in the lifecycle tests; here the generation rule in isolation.
+	g := NewWithT(t)
+	u := newFluxObject(2, 2, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, ObservedGeneration: 1, Message: "old"})
+	ready, isStalled, msg := readiness(u)
+	g.Expect(ready).To(BeFalse(), "a Ready condition for an older generation is not ready")
+	g.Expect(isStalled).To(BeFalse())
+	g.Expect(msg).To(ContainSubstring("generation 2"))
+
+	u = newFluxObject(2, 1, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, ObservedGeneration: 2})
+	ready, _, _ = readiness(u)
+	g.Expect(ready).To(BeFalse(), "status.observedGeneration must have caught up")
+
+	u = newFluxObject(2, 2, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, ObservedGeneration: 2, Message: "Helm install succeeded"})
+	ready, _, msg = readiness(u)
+	g.Expect(ready).To(BeTrue())
+	g.Expect(msg).To(Equal("Helm install succeeded"))
+
+	u = newFluxObject(3, 2, metav1.Condition{Type: meta.StalledCondition, Status: metav1.ConditionTrue, ObservedGeneration: 2, Message: "retries exhausted"},
+		metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, ObservedGeneration: 2})
+	_, isStalled, _ = readiness(u)
+	g.Expect(isStalled).To(BeFalse(), "a stall of an older generation does not count: the new spec gets its chance")
+}
+
+func TestInstallsFirst(t *testing.T) {
+	g := NewWithT(t)
+	now := metav1.Now()
+	later := metav1.NewTime(now.Add(time.Second))
+	tb := func(ns string, created metav1.Time, installed bool) *kubetinkv1alpha1.Tinkerbell {
+		o := &kubetinkv1alpha1.Tinkerbell{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tb", CreationTimestamp: created}}
+		if installed {
+			o.Status.Inventory = &kubetinkv1alpha1.ResourceInventory{Entries: []kubetinkv1alpha1.ResourceRef{{ID: "x", Version: "v1"}}}
+		}
+		return o
+	}
+	g.Expect(installsFirst(tb("b", now, false), tb("a", later, false))).To(BeTrue(), "older wins")
+	g.Expect(installsFirst(tb("b", now, false), tb("a", now, false))).To(BeFalse(), "same second: by namespace/name")
+	g.Expect(installsFirst(tb("z", later, true), tb("a", now, false))).To(BeTrue(), "an installed one keeps its namespace")
+}

@@ -1,0 +1,161 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/render"
+)
+
+// Field indexes on Tinkerbell objects, registered in SetupWithManager.
+const (
+	indexTargetNamespace = ".spec.targetNamespace"
+	indexPublicIPFrom    = ".spec.publicIPFrom"
+)
+
+// checkTargetNamespace refuses a Tinkerbell whose target namespace another, older Tinkerbell already uses:
+// two releases of the stack in one namespace would fight over the same Services and DHCP port.
+func (r *TinkerbellReconciler) checkTargetNamespace(ctx context.Context, s *scope) error {
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexTargetNamespace: s.obj.GetTargetNamespace()}); err != nil {
+		return fmt.Errorf("failed to list Tinkerbells: %w", err)
+	}
+	for i := range list.Items {
+		other := &list.Items[i]
+		if other.UID == s.obj.UID || !installsFirst(other, s.obj) {
+			continue
+		}
+		return stalled(kubetinkv1alpha1.NamespaceConflictReason,
+			"target namespace %q is already used by Tinkerbell %s/%s; give this one another spec.targetNamespace",
+			s.obj.GetTargetNamespace(), other.Namespace, other.Name)
+	}
+	return nil
+}
+
+// installsFirst orders Tinkerbells that want the same target namespace: one that has installed something keeps
+// it; otherwise the oldest wins (timestamps have one-second resolution), ties broken by namespace/name.
+func installsFirst(a, b *kubetinkv1alpha1.Tinkerbell) bool {
+	if ai, bi := installed(a), installed(b); ai != bi {
+		return ai
+	}
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+}
+
+func installed(tb *kubetinkv1alpha1.Tinkerbell) bool {
+	return tb.Status.Inventory != nil && len(tb.Status.Inventory.Entries) > 0
+}
+
+// checkVersion refuses versions outside the catalog and downgrades that were not asked for.
+func (r *TinkerbellReconciler) checkVersion(_ context.Context, s *scope) error {
+	version := s.obj.Spec.Version
+	if _, err := catalog.Lookup(version); err != nil {
+		var unsupported *catalog.UnsupportedVersionError
+		if errors.As(err, &unsupported) {
+			return stalled(kubetinkv1alpha1.UnsupportedVersionReason, "%s", err.Error())
+		}
+		return stalled(kubetinkv1alpha1.RenderFailedReason, "%s", err.Error())
+	}
+	applied := s.obj.Status.LastAppliedVersion
+	if applied != "" && catalog.Compare(version, applied) < 0 && !s.obj.AllowDowngrade() {
+		return stalled(kubetinkv1alpha1.DowngradeRefusedReason,
+			"spec.version %s is lower than the installed %s; downgrades run no migrations, set spec.upgrade.allowDowngrade to force one",
+			version, applied)
+	}
+	return nil
+}
+
+// gatherFacts reads the cluster state the values depend on: the Nodes' pod CIDRs (when spec.trustedProxies is
+// empty) and the LoadBalancer IP of spec.publicIPFrom.
+func (r *TinkerbellReconciler) gatherFacts(ctx context.Context, s *scope) error {
+	if len(s.obj.Spec.TrustedProxies) == 0 {
+		nodes := &corev1.NodeList{}
+		if err := r.List(ctx, nodes); err != nil {
+			return fmt.Errorf("failed to list Nodes: %w", err)
+		}
+		s.facts.NodePodCIDRs = nodePodCIDRs(nodes.Items)
+	}
+	if ref := s.obj.Spec.PublicIPFrom; ref != nil {
+		key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
+		if key.Namespace == "" {
+			key.Namespace = s.obj.Namespace
+		}
+		svc := &corev1.Service{}
+		if err := r.Get(ctx, key, svc); err != nil {
+			if apierrors.IsNotFound(err) {
+				return waiting(kubetinkv1alpha1.PublicIPUnavailableReason, "spec.publicIPFrom: Service %s not found", key)
+			}
+			return fmt.Errorf("failed to get Service %s: %w", key, err)
+		}
+		ip := loadBalancerIPv4(svc)
+		if ip == "" {
+			return waiting(kubetinkv1alpha1.PublicIPUnavailableReason,
+				"spec.publicIPFrom: Service %s has no LoadBalancer IPv4 address yet", key)
+		}
+		s.facts.LoadBalancerIP = ip
+	}
+	return nil
+}
+
+// nodePodCIDRs returns the pod CIDRs of all Nodes, sorted and without duplicates.
+func nodePodCIDRs(nodes []corev1.Node) []string {
+	var cidrs []string
+	for i := range nodes {
+		cidrs = append(cidrs, nodes[i].Spec.PodCIDRs...)
+		if nodes[i].Spec.PodCIDR != "" {
+			cidrs = append(cidrs, nodes[i].Spec.PodCIDR)
+		}
+	}
+	slices.Sort(cidrs)
+	return slices.Compact(cidrs)
+}
+
+// loadBalancerIPv4 returns the first IPv4 ingress address of a Service, or "".
+func loadBalancerIPv4(svc *corev1.Service) string {
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if addr, err := netip.ParseAddr(in.IP); err == nil && addr.Is4() {
+			return in.IP
+		}
+	}
+	return ""
+}
+
+// render turns the spec and the facts into the objects to apply, and records the facts used in status.
+func (r *TinkerbellReconciler) render(_ context.Context, s *scope) error {
+	res, err := render.Render(s.obj, s.facts)
+	if err != nil {
+		return stalled(kubetinkv1alpha1.RenderFailedReason, "%s", err.Error())
+	}
+	s.result = res
+	s.obj.Status.LastAttemptedVersion = s.obj.Spec.Version
+	s.obj.Status.PublicIP = res.PublicIP
+	s.obj.Status.TrustedProxies = res.TrustedProxies
+	return nil
+}

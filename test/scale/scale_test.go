@@ -1,0 +1,223 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package scale measures the operator at scale: many Tinkerbell objects (sites) against a real kube-apiserver,
+// with the real kubetink binary running as its own process. Run with "make bench" (-benchtime=1x).
+package scale
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/testutil"
+)
+
+// fluxKinds are the kinds Kubetink generates; the stand-in for Flux marks them ready.
+var fluxKinds = []schema.GroupVersionResource{
+	{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "ocirepositories"},
+	{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
+	{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"},
+	{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
+}
+
+func BenchmarkScale(b *testing.B) {
+	bin := buildKubetink(b)
+	for _, sites := range []int{50, 100, 200} {
+		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
+			for b.Loop() {
+				runScale(b, bin, sites)
+			}
+		})
+	}
+}
+
+func buildKubetink(b *testing.B) string {
+	b.Helper()
+	out := filepath.Join(b.TempDir(), "kubetink")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/kubetink")
+	cmd.Dir = testutil.RepoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, msg)
+	}
+	return out
+}
+
+func runScale(b *testing.B, bin string, sites int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env, err := testutil.Start(testutil.Options{FluxCRDs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = env.Stop() }()
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	for _, gvr := range fluxKinds {
+		go playFlux(ctx, b, dyn, gvr)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sites"}}
+	if err := env.Client.Create(ctx, ns); err != nil {
+		b.Fatal(err)
+	}
+
+	metricsAddr := freeAddr(b)
+	op := exec.CommandContext(ctx, bin, "manager", "--kubeconfig", env.Kubeconfig, "--metrics-addr", metricsAddr,
+		"--health-addr", freeAddr(b), "--log-level", "error")
+	op.Stdout, op.Stderr = io.Discard, os.Stderr
+	if err := op.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = op.Process.Signal(os.Interrupt); _ = op.Wait() }()
+
+	b.ResetTimer()
+	start := time.Now()
+	for i := range sites {
+		tb := &kubetinkv1alpha1.Tinkerbell{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "sites", Name: fmt.Sprintf("site-%03d", i)},
+			Spec: kubetinkv1alpha1.TinkerbellSpec{
+				Version: "v0.25.0", TargetNamespace: fmt.Sprintf("tinkerbell-%03d", i),
+				PublicIP:            kubetinkv1alpha1.IPv4Address(fmt.Sprintf("10.10.%d.%d", i/250, i%250+1)),
+				ArtifactsFileServer: "http://10.20.0.1:7173",
+				TrustedProxies:      []kubetinkv1alpha1.CIDR{"10.244.0.0/16"},
+			},
+		}
+		if err := env.Client.Create(ctx, tb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for {
+		list := &kubetinkv1alpha1.TinkerbellList{}
+		if err := env.Client.List(ctx, list); err != nil {
+			b.Fatal(err)
+		}
+		ready := 0
+		for i := range list.Items {
+			if conditions.IsReady(&list.Items[i]) && list.Items[i].Status.ObservedGeneration == list.Items[i].Generation {
+				ready++
+			}
+		}
+		if ready == sites {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("only %d of %d sites ready after 5 minutes", ready, sites)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+
+	requests := scrapeRequests(b, metricsAddr)
+	b.ReportMetric(elapsed.Seconds(), "s-to-ready")
+	b.ReportMetric(float64(requests)/float64(sites), "api-requests/site")
+	b.ReportMetric(float64(peakRSS(b, op.Process.Pid))/1024, "peak-rss-MiB")
+}
+
+// playFlux marks every generated object Ready for its current generation, as the Flux controllers would.
+func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface, gvr schema.GroupVersionResource) {
+	w, err := dyn.Resource(gvr).Namespace(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		if ctx.Err() == nil {
+			b.Error(err)
+		}
+		return
+	}
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok || (ev.Type != watch.Added && ev.Type != watch.Modified) {
+			continue
+		}
+		if obs, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); obs == u.GetGeneration() {
+			continue
+		}
+		gen := u.GetGeneration()
+		_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
+			"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
+			"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
+		}}, "status", "conditions")
+		_ = unstructured.SetNestedField(u.Object, gen, "status", "observedGeneration")
+		_, _ = dyn.Resource(gvr).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+	}
+}
+
+// scrapeRequests sums client-go's rest_client_requests_total from the operator's metrics endpoint: every request
+// the operator sent to the apiserver, reads and writes, since it started.
+func scrapeRequests(b *testing.B, addr string) int {
+	resp, err := http.Get("http://" + addr + "/metrics") //nolint:gosec // loopback
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	total := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "rest_client_requests_total{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			total += v
+		}
+	}
+	return int(total)
+}
+
+// peakRSS reads the peak resident set size (VmHWM, KiB) of a process.
+func peakRSS(b *testing.B, pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb
+		}
+	}
+	return 0
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
