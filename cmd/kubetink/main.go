@@ -39,6 +39,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newManagerCommand(), newVersionCommand())
+	root.AddCommand(newManagerCommand(), newVersionCommand(), newRenderCommand(), newMigrateCommand())
 	return root
 }

@@ -106,7 +106,7 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 
 	objects := make([]*unstructured.Unstructured, 0, len(typed))
 	for _, t := range typed {
-		u, err := toUnstructured(t)
+		u, err := convert(t)
 		if err != nil {
 			return nil, err
 		}
@@ -141,18 +141,4 @@ func validateMeta(obj *kubetinkv1alpha1.Tinkerbell) error {
 		return fmt.Errorf("metadata.namespace is required")
 	}
 	return nil
-}
-
-// toUnstructured converts a typed Flux object, dropping what an object to apply must not carry: the status and
-// the null creationTimestamp.
-func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, fmt.Errorf("failed to convert %T: %w", obj, err)
-	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
-	}
-	return &unstructured.Unstructured{Object: m}, nil
 }

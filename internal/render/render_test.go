@@ -31,6 +31,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
@@ -475,4 +476,59 @@ func FuzzValuesDigest(f *testing.F) {
 			t.Fatalf("canonical JSON differs from encoding/json:\n%s\n%s", got, want)
 		}
 	})
+}
+
+// TestConvertMatchesReflection checks the hand-written conversion against apimachinery's reflective converter for
+// every object of every example and of variants that set the remaining fields.
+func TestConvertMatchesReflection(t *testing.T) {
+	var objs []*kubetinkv1alpha1.Tinkerbell
+	for _, f := range exampleFiles(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, obj)
+	}
+	overrides := newObj("0.6.2")
+	overrides.Spec.Chart = &kubetinkv1alpha1.ChartSource{URL: "oci://m/c", Insecure: true, SecretRef: &meta.LocalObjectReference{Name: "s"}}
+	overrides.Spec.CRDs = &kubetinkv1alpha1.CRDsSpec{Source: &kubetinkv1alpha1.CRDSource{URL: "https://g/r", Tag: "t", Path: "p", SecretRef: &meta.LocalObjectReference{Name: "g"}}}
+	overrides.Spec.ValuesFrom = []kubetinkv1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "v", ValuesKey: "k", TargetPath: "a.b", Optional: true}}
+	overrides.Spec.Registry = &kubetinkv1alpha1.RegistrySpec{ImagePullSecrets: []meta.LocalObjectReference{{Name: "p"}}}
+	objs = append(objs, overrides)
+
+	for _, obj := range objs {
+		rel, err := catalog.Lookup(obj.Spec.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &builder{obj: obj, rel: rel}
+		typed := []runtime.Object{b.ociRepository(), b.gitRepository(), b.helmRelease()}
+		for _, k := range b.kustomizations() {
+			typed = append(typed, k)
+		}
+		for _, o := range typed {
+			got, err := convert(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			delete(want, "status")
+			delete(want["metadata"].(map[string]any), "creationTimestamp")
+			if !reflect.DeepEqual(got.Object, want) {
+				gy, _ := yaml.Marshal(got.Object)
+				wy, _ := yaml.Marshal(want)
+				t.Errorf("%s %T: conversion differs from the reflective one:\n%s", obj.Name, o, lineDiff(string(wy), string(gy)))
+			}
+		}
+	}
+	if _, err := convert(&kubetinkv1alpha1.Tinkerbell{}); err == nil {
+		t.Error("convert accepted a type it does not know")
+	}
 }

@@ -1,0 +1,104 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/values"
+)
+
+// renderOptions are the flags of "kubetink render".
+type renderOptions struct {
+	file           string
+	nodeCIDRs      []string
+	loadBalancerIP string
+}
+
+func newRenderCommand() *cobra.Command {
+	o := &renderOptions{}
+	cmd := &cobra.Command{
+		Use:   "render -f FILE",
+		Short: "Print the Flux objects Kubetink generates for a Tinkerbell object",
+		Long: `Render reads one Tinkerbell object and prints, as multi-document YAML, the Flux objects the operator would
+apply for it: the chart's OCIRepository, the CRDs' GitRepository and Kustomization(s), and the HelmRelease with
+its generated values. It needs no cluster: pass the facts the operator would read from it with flags.`,
+		Example: `  kubetink render -f examples/minimal.yaml
+  kubetink render -f tinkerbell.yaml --node-cidr 10.244.0.0/24 --node-cidr 10.244.1.0/24
+  kubetink render -f tinkerbell.yaml --load-balancer-ip 192.168.2.50   # for spec.publicIPFrom
+  cat tinkerbell.yaml | kubetink render -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRender(cmd.InOrStdin(), cmd.OutOrStdout(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.file, "file", "f", "", `Tinkerbell manifest to render; "-" reads standard input.`)
+	fs.StringSliceVar(&o.nodeCIDRs, "node-cidr", nil, "Pod CIDR of a Node, used for the trusted proxies when spec.trustedProxies is empty; repeatable or comma-separated.")
+	fs.StringVar(&o.loadBalancerIP, "load-balancer-ip", "", "LoadBalancer IP of the Service named by spec.publicIPFrom.")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
+	for _, c := range o.nodeCIDRs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			return fmt.Errorf("--node-cidr %q is not a CIDR such as 10.244.0.0/24", c)
+		}
+	}
+	if o.loadBalancerIP != "" {
+		if a, err := netip.ParseAddr(o.loadBalancerIP); err != nil || !a.Is4() {
+			return fmt.Errorf("--load-balancer-ip %q is not an IPv4 address", o.loadBalancerIP)
+		}
+	}
+	var (
+		data []byte
+		err  error
+	)
+	if o.file == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(o.file)
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read %s: %w", o.file, err)
+	}
+	obj, err := render.Decode(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	if obj.Namespace == "" {
+		// As kubectl would place it.
+		obj.Namespace = "default"
+	}
+	res, err := render.Render(obj, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	out, err := render.ToYAML(res.Objects)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}

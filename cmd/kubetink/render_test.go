@@ -1,0 +1,145 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the kubetink command in-process with args and returns its output and error.
+func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestRenderCommand(t *testing.T) {
+	example := filepath.Join("..", "..", "examples", "proxy-dhcp.yaml")
+	golden, err := os.ReadFile(filepath.Join("..", "..", "internal", "render", "testdata", "proxy-dhcp.golden.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The golden files are rendered with these facts.
+	facts := []string{"--node-cidr", "10.244.1.0/24,10.244.0.0/24", "--node-cidr", "10.244.1.0/24", "--load-balancer-ip", "192.168.2.50"}
+
+	out, err := runCLI(t, "", append([]string{"render", "-f", example}, facts...)...)
+	if err != nil {
+		t.Fatalf("render failed: %v", err)
+	}
+	if out != string(golden) {
+		t.Errorf("output differs from internal/render/testdata/proxy-dhcp.golden.yaml:\n%s", out)
+	}
+
+	data, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdinOut, err := runCLI(t, string(data), append([]string{"render", "-f", "-"}, facts...)...)
+	if err != nil || stdinOut != out {
+		t.Errorf("render -f - = %v; output equal to -f FILE: %v", err, stdinOut == out)
+	}
+}
+
+func TestRenderCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	minimal, err := os.ReadFile(filepath.Join("..", "..", "examples", "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsupported := write("old.yaml", strings.Replace(string(minimal), "v0.25.0", "v0.18.3", 1))
+	typo := write("typo.yaml", strings.Replace(string(minimal), "artifactsFileServer", "artifactServer", 1))
+	noArtifacts := write("no-artifacts.yaml", strings.Replace(string(minimal), "artifactsFileServer: http://192.168.2.112:7173", "", 1))
+
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr []string
+	}{
+		{"unsupported version", []string{"render", "-f", unsupported}, []string{"old.yaml", "spec.version", `unsupported Tinkerbell version "v0.18.3"`, "0.6.2", "v0.25.0"}},
+		{"unknown field", []string{"render", "-f", typo}, []string{"typo.yaml", `unknown field "spec.artifactServer"`}},
+		{"missing field", []string{"render", "-f", noArtifacts}, []string{"spec.artifactsFileServer is required"}},
+		{"missing file", []string{"render", "-f", filepath.Join(dir, "nope.yaml")}, []string{"nope.yaml"}},
+		{"no file flag", []string{"render"}, []string{`"file" not set`}},
+		{"bad node CIDR", []string{"render", "-f", unsupported, "--node-cidr", "10.0.0.1"}, []string{"--node-cidr", "10.0.0.1"}},
+		{"bad LoadBalancer IP", []string{"render", "-f", unsupported, "--load-balancer-ip", "fd00::1"}, []string{"--load-balancer-ip"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runCLI(t, "", tt.args...)
+			if err == nil {
+				t.Fatal("render succeeded, want an error")
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderCommandExitCode runs the real binary path (main) and checks the exit code and the message on stderr.
+func TestRenderCommandExitCode(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: kubetink.io/v1alpha1\nkind: Tinkerbell\nmetadata: {name: t}\nspec: {version: v9.9.9}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "render", "-f", bad)
+	cmd.Env = append(os.Environ(), "KUBETINK_TEST_RUN_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	exitErr, ok := err.(*exec.ExitError)
+	if !ok || exitErr.ExitCode() == 0 {
+		t.Fatalf("exit = %v, want a non-zero exit code", err)
+	}
+	if !strings.Contains(stderr.String(), `unsupported Tinkerbell version "v9.9.9"`) {
+		t.Errorf("stderr = %q, want the unsupported version named", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing on failure", stdout.String())
+	}
+
+	good := exec.Command(os.Args[0], "render", "-f", filepath.Join("..", "..", "examples", "legacy-stack-0.6.2.yaml"))
+	good.Env = cmd.Env
+	out, err := good.Output()
+	if err != nil {
+		t.Fatalf("render of an example failed: %v", err)
+	}
+	if n := strings.Count(string(out), "\n---\n") + 1; n != 5 {
+		t.Errorf("legacy example rendered %d documents, want 5", n)
+	}
+}
