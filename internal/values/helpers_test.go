@@ -17,8 +17,10 @@ limitations under the License.
 package values
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -198,3 +200,8 @@ func splitPath(path string) []string {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

@@ -18,8 +18,6 @@ package values
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -158,9 +156,4 @@ func userValues(raw []byte) (map[string]any, error) {
 	default:
 		return nil, fmt.Errorf("spec.values must be an object of Helm values, not %T", v)
 	}
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

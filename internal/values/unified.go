@@ -267,6 +267,9 @@ func unifiedAddons(t *tree, l *unifiedLayout, obj *kubetinkv1alpha1.Tinkerbell) 
 	if u.Scheme != "http" {
 		return fmt.Errorf("spec.artifactsFileServer: the HookOS file server the chart runs serves plain HTTP; use an http:// URL, or set spec.addons.hookOS.enabled to false to use your own server")
 	}
+	if u.Path != "" && u.Path != "/" {
+		return fmt.Errorf("spec.artifactsFileServer: the HookOS file server the chart runs serves its files at the root, not under %q; drop the path, or set spec.addons.hookOS.enabled to false to use your own server", u.Path)
+	}
 	t.set(l.artifacts+".port", urlPort(u))
 	return nil
 }

@@ -377,6 +377,8 @@ func TestGenerateErrors(t *testing.T) {
 			wantErr: "spec.artifactsFileServer is required"},
 		{name: "HookOS over https", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.ArtifactsFileServer = "https://files.example.com" },
 			wantErr: "spec.artifactsFileServer: the HookOS file server"},
+		{name: "HookOS under a path", version: "v0.23.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.ArtifactsFileServer = "http://10.0.0.2:7173/hook" },
+			wantErr: "serves its files at the root"},
 		{name: "bad artifacts URL", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.ArtifactsFileServer = "ftp://x" },
 			wantErr: "spec.artifactsFileServer"},
 		{name: "bad public IP", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.PublicIP = "fd00::1" },
