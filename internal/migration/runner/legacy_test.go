@@ -254,6 +254,19 @@ func TestLegacyStack040CRDs(t *testing.T) {
 		}
 	})
 
+	t.Run("restoring the machineRef migration gives the full references back", func(t *testing.T) {
+		g := NewWithT(t)
+		res := c.restore(t, migration.BMCJobMachineRef)
+		g.Expect(res[migration.BMCJobMachineRef].Restored).To(Equal(2))
+		ref, _, _ := unstructured.NestedMap(c.get(t, migration.BMCJobs, "tink", "machine1-reboot").Object, "spec", "machineRef")
+		g.Expect(ref).To(Equal(map[string]any{
+			"apiVersion": "bmc.tinkerbell.org/v1alpha1", "kind": "Machine", "name": "bmc-machine1", "namespace": "tink",
+			"uid": "4e1f3a9c-0d7e-4b59-9a51-1f4f1f1d2c3b",
+		}))
+		res2 := c.migrate(t, Options{From: opts.From, To: opts.To, Phases: pre, SkipPreflight: true})
+		g.Expect(counts(res2[migration.BMCJobMachineRef])).To(Equal([3]int{2, 2, 0}))
+	})
+
 	t.Run("PostUpgrade under the v0.19.0 CRDs", func(t *testing.T) {
 		g := NewWithT(t)
 		c.upgradeCRDs(t, "v0.19.0")
