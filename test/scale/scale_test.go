@@ -58,7 +58,7 @@ func BenchmarkScale(b *testing.B) {
 	bin := buildKubetink(b)
 	for _, sites := range []int{50, 100, 200} {
 		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
-			for b.Loop() {
+			for range b.N {
 				runScale(b, bin, sites)
 			}
 		})
@@ -138,7 +138,6 @@ func runScale(b *testing.B, bin string, sites int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	b.StopTimer()
 
 	requests := scrapeRequests(b, metricsAddr)
 	b.ReportMetric(elapsed.Seconds(), "s-to-ready")
