@@ -57,6 +57,7 @@ type managerOptions struct {
 	concurrent      int
 	requeueDep      time.Duration
 	watchSelector   string
+	migrationImage  string
 }
 
 func newManagerCommand() *cobra.Command {
@@ -79,6 +80,7 @@ func newManagerCommand() *cobra.Command {
 	fs.IntVar(&o.concurrent, "concurrent", 4, "Number of Tinkerbell objects reconciled at the same time.")
 	fs.DurationVar(&o.requeueDep, "requeue-dependency", 10*time.Second, "How long to wait before looking again at generated objects that are not ready; their watches usually act sooner.")
 	fs.StringVar(&o.watchSelector, "watch-label-selector", "", "Only reconcile Tinkerbell objects matching this label selector, e.g. 'kubetink.io/shard=a'.")
+	fs.StringVar(&o.migrationImage, "migration-image", "ghcr.io/kubetink/kubetink:"+version.Version, "Image of the migration Jobs (Kubetink's own; its entrypoint must be the kubetink binary).")
 	o.leaderElection.BindFlags(fs)
 	o.logOptions.BindFlags(fs)
 	o.rateLimiter.BindFlags(fs)
@@ -146,9 +148,11 @@ func runManager(cmd *cobra.Command, o *managerOptions) error {
 	ctx := ctrl.SetupSignalHandler()
 	reconciler := &controller.TinkerbellReconciler{
 		Client:                    mgr.GetClient(),
+		APIReader:                 mgr.GetAPIReader(),
 		EventRecorder:             mgr.GetEventRecorder(controllerName),
 		ControllerName:            controllerName,
 		DependencyRequeueInterval: o.requeueDep,
+		MigrationImage:            o.migrationImage,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr, controller.TinkerbellReconcilerOptions{
 		MaxConcurrentReconciles: o.concurrent,

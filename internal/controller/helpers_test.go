@@ -181,7 +181,6 @@ func helmRelease(g Gomega, res *render.Result) *helmv2.HelmRelease {
 	return hr
 }
 
-
 func newFluxObject(generation, observed int64, conds ...metav1.Condition) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{}}
 	u.SetAPIVersion("helm.toolkit.fluxcd.io/v2")

@@ -90,9 +90,11 @@ func runSuite(m *testing.M) int {
 	defer cancel()
 	testReconciler = &TinkerbellReconciler{
 		Client:                    mgr.GetClient(),
+		APIReader:                 mgr.GetAPIReader(),
 		EventRecorder:             mgr.GetEventRecorder("kubetink"),
 		ControllerName:            "kubetink",
 		DependencyRequeueInterval: 2 * time.Second,
+		MigrationImage:            "ghcr.io/kubetink/kubetink:test",
 	}
 	if err := testReconciler.SetupWithManager(ctx, mgr, TinkerbellReconcilerOptions{MaxConcurrentReconciles: 4}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

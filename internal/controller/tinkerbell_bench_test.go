@@ -115,4 +115,3 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	}
 	return sorted[(len(sorted)-1)*p/100]
 }
-

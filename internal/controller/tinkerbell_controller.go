@@ -22,12 +22,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/jitter"
-	"github.com/fluxcd/pkg/runtime/patch"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -41,20 +42,13 @@ import (
 	"github.com/kubetink/kubetink/internal/values"
 )
 
-// ownedConditions are the conditions the reconciler owns on a Tinkerbell; the status patch overwrites them.
-var ownedConditions = []string{
-	meta.ReadyCondition,
-	meta.ReconcilingCondition,
-	meta.StalledCondition,
-	kubetinkv1alpha1.ComponentsReadyCondition,
-	kubetinkv1alpha1.MigratedCondition,
-}
-
 // TinkerbellReconciler turns a Tinkerbell into Flux objects, applies them with server-side apply, prunes
 // what it no longer renders and mirrors the objects' readiness into the Tinkerbell's status.
 type TinkerbellReconciler struct {
 	client.Client
 
+	// APIReader reads from the apiserver directly; used for the Tinkerbell itself (see Reconcile).
+	APIReader client.Reader
 	// EventRecorder records events on Tinkerbell objects, on state transitions only.
 	EventRecorder events.EventRecorder
 	// ControllerName is the field owner of everything Kubetink applies and the reporting controller of events.
@@ -62,6 +56,11 @@ type TinkerbellReconciler struct {
 	// DependencyRequeueInterval is how long to wait before looking again at objects that are not ready; the
 	// watches on those objects usually trigger a reconciliation earlier.
 	DependencyRequeueInterval time.Duration
+	// MigrationImage is the image of the migration Jobs: Kubetink's own, whose entrypoint is the kubetink binary.
+	MigrationImage string
+	// MigrationServiceAccount is the ServiceAccount migration Jobs run as, created in the Tinkerbell's namespace
+	// and bound to the kubetink-migration ClusterRole during an upgrade. Defaults to kubetink-migration.
+	MigrationServiceAccount string
 }
 
 // scope carries what one reconciliation learns from step to step.
@@ -71,6 +70,8 @@ type scope struct {
 	result *render.Result
 	// present are the rendered objects that exist in the cluster, by inventory id.
 	present map[string]bool
+	// upgrade is set while spec.version is above status.lastAppliedVersion.
+	upgrade *upgrade
 }
 
 // stalledError is an outcome the reconciler cannot fix by retrying: the user has to change something.
@@ -100,15 +101,24 @@ func waiting(reason, format string, args ...any) error {
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=create;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kubetink-migration
+// +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list
+// +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list
 
 // Reconcile brings one Tinkerbell's generated objects in line with its spec and reports their state.
 func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	// Read the Tinkerbell from the apiserver, not the cache: every decision below (which version to apply, whether
+	// an upgrade step already ran) must rest on its latest spec and status, never on a copy the cache has not
+	// caught up with. One GET per pass; everything else comes from the cache.
 	obj := &kubetinkv1alpha1.Tinkerbell{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := r.reader().Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	patcher := patch.NewSerialPatcher(obj, r.Client)
-	before := obj.DeepCopy()
+	start := obj.DeepCopy()
+	base := obj.DeepCopy() // what the apiserver holds; patch moves it forward
 
 	// Always persist status and conditions, whatever the outcome.
 	defer func() {
@@ -116,18 +126,18 @@ func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return // finalized: the object is gone or about to be
 		}
 		finalizeStatus(obj, retErr)
-		if err := r.patch(ctx, obj, patcher); err != nil {
+		if err := r.patch(ctx, obj, base); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
-		r.recordTransition(before, obj)
+		r.recordTransition(start, obj)
 	}()
 
 	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj, patcher)
+		return r.finalize(ctx, obj, base)
 	}
 	// Persist the finalizer before any child object exists.
 	if controllerutil.AddFinalizer(obj, kubetinkv1alpha1.Finalizer) {
-		if err := r.patch(ctx, obj, patcher); err != nil {
+		if err := r.patch(ctx, obj, base); err != nil {
 			return ctrl.Result{}, fmt.Errorf("failed to add the finalizer: %w", err)
 		}
 	}
@@ -146,9 +156,11 @@ func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alp
 		r.checkVersion,         // supported, and no silent downgrade
 		r.gatherFacts,          // node pod CIDRs, LoadBalancer IP
 		r.render,               // the Flux objects, from the pure render package
+		r.migratePre,           // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
 		r.applyAll,             // sources and CRDs, then (once the CRDs are ready) the HelmRelease
 		r.prune,                // delete what is no longer rendered
 		r.checkReadiness,       // mirror the objects' readiness
+		r.migratePost,          // upgrades: post-upgrade Job, then record the migrations
 	} {
 		if err := step(ctx, s); err != nil {
 			return r.outcome(obj, err)
@@ -183,15 +195,42 @@ func (r *TinkerbellReconciler) outcome(obj *kubetinkv1alpha1.Tinkerbell, err err
 	}
 }
 
-// patch writes metadata and status changes; it sends nothing when nothing changed.
-func (r *TinkerbellReconciler) patch(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, patcher *patch.SerialPatcher) error {
-	err := patcher.Patch(ctx, obj,
-		patch.WithOwnedConditions{Conditions: ownedConditions},
-		patch.WithForceOverwriteConditions{},
-		patch.WithFieldOwner(r.ControllerName),
-	)
-	if err != nil && !obj.DeletionTimestamp.IsZero() && apierrors.IsNotFound(err) {
+// patch writes what changed in the metadata (finalizers) and in the status since base, each as one merge patch
+// with optimistic locking, and moves base forward. A pass that started from an outdated object therefore fails
+// with a conflict and is retried on the latest one, instead of merging its conclusions into a newer generation
+// (which a conflict-resolving patcher would do). Nothing is sent when nothing changed.
+func (r *TinkerbellReconciler) patch(ctx context.Context, obj, base *kubetinkv1alpha1.Tinkerbell) error {
+	lock := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+	if !equality.Semantic.DeepEqual(base.Finalizers, obj.Finalizers) {
+		status := obj.Status.DeepCopy()
+		if err := r.Patch(ctx, obj, lock, client.FieldOwner(r.ControllerName)); err != nil {
+			return r.ignoreGone(obj, fmt.Errorf("failed to patch the finalizers: %w", err))
+		}
+		obj.Status = *status // the response carries the stored status; keep this pass's
+		base.Finalizers, base.ResourceVersion = slices.Clone(obj.Finalizers), obj.ResourceVersion
+		lock = client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+	}
+	if !equality.Semantic.DeepEqual(base.Status, obj.Status) {
+		if err := r.Status().Patch(ctx, obj, lock, client.FieldOwner(r.ControllerName)); err != nil {
+			return r.ignoreGone(obj, fmt.Errorf("failed to patch the status: %w", err))
+		}
+		base.Status, base.ResourceVersion = *obj.Status.DeepCopy(), obj.ResourceVersion
+	}
+	return nil
+}
+
+// ignoreGone drops NotFound errors for an object being deleted: its finalizer is gone, so is the object.
+func (r *TinkerbellReconciler) ignoreGone(obj *kubetinkv1alpha1.Tinkerbell, err error) error {
+	if !obj.DeletionTimestamp.IsZero() && apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
+}
+
+// reader returns the uncached reader when the manager provides one.
+func (r *TinkerbellReconciler) reader() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	"github.com/fluxcd/pkg/runtime/patch"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,7 +36,7 @@ import (
 // waits until helm-controller has uninstalled them, then the remaining generated objects; with Orphan it only
 // releases the objects (drops the owner references) so the garbage collector leaves them running. CRDs and
 // users' objects are never touched: the CRD Kustomization itself has deletionPolicy Orphan.
-func (r *TinkerbellReconciler) finalize(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, patcher *patch.SerialPatcher) (ctrl.Result, error) {
+func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetinkv1alpha1.Tinkerbell) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 	entries := []kubetinkv1alpha1.ResourceRef{}
 	if obj.Status.Inventory != nil {
@@ -71,8 +70,11 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj *kubetinkv1alph
 		}
 	}
 
+	if err := r.deleteMigrationBinding(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
 	controllerutil.RemoveFinalizer(obj, kubetinkv1alpha1.Finalizer)
-	if err := r.patch(ctx, obj, patcher); err != nil {
+	if err := r.patch(ctx, obj, base); err != nil {
 		return ctrl.Result{}, fmt.Errorf("failed to remove the finalizer: %w", err)
 	}
 	log.Info("finalized", "deletionPolicy", obj.GetDeletionPolicy())

@@ -24,6 +24,7 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/runtime/predicates"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -78,6 +79,7 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		Owns(&kustomizev1.Kustomization{}).
 		Owns(&sourcev1.OCIRepository{}).
 		Owns(&sourcev1.GitRepository{}).
+		Owns(&batchv1.Job{}).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsDerivingProxies),
 			builder.WithPredicates(podCIDRsChanged())).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsUsingService),

@@ -44,6 +44,7 @@ func TestTinkerbellReconciler_NoOpReconcileMakesZeroWrites(t *testing.T) {
 	own := &atomic.Int64{}
 	r := &TinkerbellReconciler{
 		Client:                    &countingClient{Client: mgrClient, writes: own},
+		APIReader:                 testReconciler.APIReader,
 		ControllerName:            "kubetink",
 		DependencyRequeueInterval: testReconciler.DependencyRequeueInterval,
 	}

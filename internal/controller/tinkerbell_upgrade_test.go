@@ -1,0 +1,244 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/migration"
+	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/values"
+)
+
+func atVersion(v string) func(*kubetinkv1alpha1.Tinkerbell) {
+	return func(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.Version = v }
+}
+
+func getJob(g Gomega, ns, name string) *batchv1.Job {
+	job := &batchv1.Job{}
+	err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, job)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	g.Expect(err).NotTo(HaveOccurred())
+	return job
+}
+
+func waitJob(g *WithT, ns, name string) *batchv1.Job {
+	var job *batchv1.Job
+	g.Eventually(func(g Gomega) {
+		job = getJob(g, ns, name)
+		g.Expect(job).NotTo(BeNil(), "Job %s not created", name)
+	}, timeout, interval).Should(Succeed())
+	return job
+}
+
+// finishJob writes a Job's terminal status the way the Job controller does (no kube-controller-manager runs here).
+func finishJob(g Gomega, job *batchv1.Job, succeeded bool) {
+	now := metav1.Now()
+	job = getJob(g, job.Namespace, job.Name)
+	job.Status.StartTime = &now
+	if succeeded {
+		job.Status.CompletionTime = &now
+		job.Status.Succeeded = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		}
+	} else {
+		job.Status.Failed = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+		}
+	}
+	g.Expect(k8sClient.Status().Update(context.Background(), job)).To(Succeed())
+}
+
+func ociTag(g Gomega, res *render.Result) string {
+	oci := live(g, byKind(res, "OCIRepository"))
+	g.Expect(oci).NotTo(BeNil())
+	tag, _, _ := unstructured.NestedString(oci.Object, "spec", "ref", "tag")
+	return tag
+}
+
+func hrSuspended(g Gomega, res *render.Result) bool {
+	hr := live(g, byKind(res, "HelmRelease"))
+	g.Expect(hr).NotTo(BeNil())
+	suspended, _, _ := unstructured.NestedBool(hr.Object, "spec", "suspend")
+	return suspended
+}
+
+func waitReason(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, condType, reason, msg string) {
+	g.Eventually(func(g Gomega) {
+		got := getTinkerbell(g, tb)
+		g.Expect(conditionOf(got, condType)).To(And(HaveField("Reason", reason), HaveField("Message", ContainSubstring(msg))))
+	}, timeout, interval).Should(Succeed())
+}
+
+// upgradeThroughJobs plays Flux and the Job controller through an upgrade: the pre-upgrade Job, the new version's
+// objects, the post-upgrade Job; it returns the Tinkerbell once Ready.
+func upgradeThroughJobs(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from, to string) *kubetinkv1alpha1.Tinkerbell {
+	t.Helper()
+	steps, err := migration.Plan(from, to)
+	g.Expect(err).NotTo(HaveOccurred())
+	newRes := expectedObjects(g, atVersionCopy(tb, to), values.Facts{})
+	up := &upgrade{from: from, to: to, steps: steps}
+	if up.has(migration.PreUpgrade) {
+		finishJob(g, waitJob(g, tb.Namespace, jobName(tb, to, migration.PreUpgrade)), true)
+	}
+	driveToReadyUntil(t, g, newRes)
+	if up.has(migration.PostUpgrade) {
+		finishJob(g, waitJob(g, tb.Namespace, jobName(tb, to, migration.PostUpgrade)), true)
+	}
+	return waitReady(g, tb)
+}
+
+func atVersionCopy(tb *kubetinkv1alpha1.Tinkerbell, v string) *kubetinkv1alpha1.Tinkerbell {
+	c := tb.DeepCopy()
+	c.Spec.Version = v
+	return c
+}
+
+// driveToReadyUntil marks every object of the new render ready once it carries the new version.
+func driveToReadyUntil(t testing.TB, g *WithT, res *render.Result) {
+	t.Helper()
+	for _, u := range res.Objects {
+		g.Eventually(func(g Gomega) {
+			obj := live(g, u)
+			g.Expect(obj).NotTo(BeNil())
+			want, _, _ := unstructured.NestedFieldCopy(u.Object, "spec")
+			got, _, _ := unstructured.NestedFieldCopy(obj.Object, "spec")
+			g.Expect(isSubset(normalize(want), normalize(got))).To(BeTrue(), "%s %s does not carry the new version yet", u.GetKind(), u.GetName())
+		}, timeout, interval).Should(Succeed())
+		markReady(g, u)
+	}
+}
+
+func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	tb := newTinkerbell(ns, "site", atVersion("v0.19.0"))
+	create(t, g, tb)
+	oldRes := expectedObjects(g, tb, values.Facts{})
+	driveToReady(t, g, tb, oldRes)
+
+	editTinkerbell(g, tb, atVersion("v0.25.0"))
+	pre := waitJob(g, ns, "site-migrate-v0-25-0-pre")
+	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).To(ContainElements("migrate", "--from=v0.19.0", "--to=v0.25.0", "--phase=pre"))
+	g.Expect(pre.Spec.Template.Spec.ServiceAccountName).To(Equal("kubetink-migration"))
+	g.Expect(pre.OwnerReferences).To(ConsistOf(HaveField("Name", "site")))
+	// While it runs, the installed release is suspended and nothing of the new version is applied.
+	g.Expect(hrSuspended(g, oldRes)).To(BeTrue())
+	g.Expect(ociTag(g, oldRes)).To(Equal("v0.19.0"))
+	waitReason(g, tb, meta.ReadyCondition, kubetinkv1alpha1.MigrationInProgressReason, pre.Name)
+	waitReason(g, tb, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason, "template-rendering-capture")
+	g.Expect(k8sClient.Get(context.Background(), client.ObjectKey{Name: "kubetink-migration:" + ns + ":site"}, &rbacv1.ClusterRoleBinding{})).To(Succeed())
+	g.Expect(getTinkerbell(g, tb).Status.LastAppliedVersion).To(Equal("v0.19.0"))
+
+	got := upgradeThroughJobs(t, g, tb, "v0.19.0", "v0.25.0")
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
+	g.Expect(got.Status.LastAttemptedVersion).To(Equal("v0.25.0"))
+	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the new version resumes the release")
+	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(And(HaveField("Status", metav1.ConditionTrue),
+		HaveField("Reason", kubetinkv1alpha1.MigrationSucceededReason)))
+	steps, _ := migration.Plan("v0.19.0", "v0.25.0")
+	g.Expect(got.Status.Migrations).To(HaveLen(len(steps)))
+	g.Expect(got.Status.Migrations).To(HaveEach(And(HaveField("FromVersion", "v0.19.0"), HaveField("ToVersion", "v0.25.0"))))
+	err := k8sClient.Get(context.Background(), client.ObjectKey{Name: "kubetink-migration:" + ns + ":site"}, &rbacv1.ClusterRoleBinding{})
+	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the migration binding only exists during an upgrade")
+}
+
+func TestTinkerbellReconciler_UpgradePreflightBlocks(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	tb := newTinkerbell(ns, "site", atVersion("v0.24.0"))
+	create(t, g, tb)
+	driveToReady(t, g, tb, expectedObjects(g, tb, values.Facts{}))
+
+	wf := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "tinkerbell.org/v1alpha1", "kind": "Workflow",
+		"metadata": map[string]any{"namespace": ns, "name": "provision-node-7"},
+		"spec":     map[string]any{"templateRef": "ubuntu", "hardwareRef": "node-7"},
+	}}
+	g.Expect(k8sClient.Create(context.Background(), wf)).To(Succeed())
+	g.Expect(unstructured.SetNestedField(wf.Object, "RUNNING", "status", "state")).To(Succeed())
+	g.Expect(k8sClient.Status().Update(context.Background(), wf)).To(Succeed())
+
+	editTinkerbell(g, tb, atVersion("v0.25.0"))
+	waitReason(g, tb, meta.ReadyCondition, kubetinkv1alpha1.UpgradeBlockedReason, "Workflow "+ns+"/provision-node-7: state is RUNNING")
+	g.Consistently(func(g Gomega) {
+		g.Expect(getJob(g, ns, "site-migrate-v0-25-0-post")).To(BeNil())
+		g.Expect(getTinkerbell(g, tb).Status.LastAttemptedVersion).To(Equal("v0.24.0"))
+	}, time.Second, interval).Should(Succeed())
+
+	// The Workflow finishes: the upgrade goes ahead on the next look.
+	g.Expect(k8sClient.Get(context.Background(), key(wf), wf)).To(Succeed())
+	g.Expect(unstructured.SetNestedField(wf.Object, "SUCCESS", "status", "state")).To(Succeed())
+	g.Expect(k8sClient.Status().Update(context.Background(), wf)).To(Succeed())
+	got := upgradeThroughJobs(t, g, tb, "v0.24.0", "v0.25.0")
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
+}
+
+func TestTinkerbellReconciler_FailedMigrationStallsAndRetries(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	tb := newTinkerbell(ns, "site", atVersion("v0.19.0"))
+	create(t, g, tb)
+	oldRes := expectedObjects(g, tb, values.Facts{})
+	driveToReady(t, g, tb, oldRes)
+
+	editTinkerbell(g, tb, atVersion("v0.25.0"))
+	pre := waitJob(g, ns, "site-migrate-v0-25-0-pre")
+	finishJob(g, pre, false)
+	g.Eventually(func(g Gomega) {
+		got := getTinkerbell(g, tb)
+		g.Expect(conditionOf(got, meta.StalledCondition)).To(And(HaveField("Status", metav1.ConditionTrue),
+			HaveField("Reason", kubetinkv1alpha1.MigrationFailedReason),
+			HaveField("Message", And(ContainSubstring("BackoffLimitExceeded"), ContainSubstring("v0.19.0 keeps running")))))
+	}, timeout, interval).Should(Succeed())
+	// The old version keeps running, suspended, and nothing of the new one was applied.
+	g.Consistently(func(g Gomega) {
+		g.Expect(ociTag(g, oldRes)).To(Equal("v0.19.0"))
+		g.Expect(getJob(g, ns, pre.Name).UID).To(Equal(pre.UID), "a failed Job is not retried on its own")
+	}, time.Second, interval).Should(Succeed())
+
+	// A reconcile request retries: the failed Job is replaced.
+	editTinkerbell(g, tb, func(tb *kubetinkv1alpha1.Tinkerbell) {
+		tb.Annotations = map[string]string{meta.ReconcileRequestAnnotation: "retry-migration"}
+	})
+	g.Eventually(func(g Gomega) {
+		job := getJob(g, ns, pre.Name)
+		g.Expect(job).NotTo(BeNil())
+		g.Expect(job.UID).NotTo(Equal(pre.UID))
+	}, timeout, interval).Should(Succeed())
+	got := upgradeThroughJobs(t, g, tb, "v0.19.0", "v0.25.0")
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
+}
