@@ -22,7 +22,7 @@ log() { echo "testenv: $*" >&2; }
 # the module zip; a wrapper module points each of them at the published v0.X.Y instead.
 build_apiserver() {
   local out=$1 work staging_version=v0.${KUBE_VERSION#v1.} mods
-  work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  work=$(mktemp -d); trap 'rm -rf "$work"; trap - RETURN' RETURN
   cd "$work"
   go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" >/dev/null
   mods=$(awk '/=> \.\/staging\/src\//{print $1}' "$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod")
@@ -47,18 +47,18 @@ build_apiserver() {
 # build_etcd DIR: go.etcd.io/etcd/server/v3 has the etcd main package at its root.
 build_etcd() {
   local out=$1 work
-  work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  work=$(mktemp -d); trap 'rm -rf "$work"; trap - RETURN' RETURN
   cd "$work"
   printf 'module kubetink.io/testenv/etcd\n\ngo 1.26.0\n' >go.mod
   go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
 }
 
-# build_flux_controller DIR NAME VERSION: one wrapper module per controller, carrying the controller's own
+# build_flux_controller NAME VERSION DIR: one wrapper module per controller, carrying the controller's own
 # non-local replace directives so the build matches upstream.
 build_flux_controller() {
-  local out=$1 ctrl=$2 ver=$3 work mod=github.com/fluxcd/$2 upstream
-  work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  local ctrl=$1 ver=$2 out=$3 work mod=github.com/fluxcd/$1 upstream
+  work=$(mktemp -d); trap 'rm -rf "$work"; trap - RETURN' RETURN
   cd "$work"
   go mod download -json "$mod@$ver" >/dev/null
   upstream=$(go env GOMODCACHE)/cache/download/github.com/fluxcd/$ctrl/@v/$ver.mod
@@ -103,11 +103,11 @@ control_plane() {
 flux() {
   local dir=$TESTENV_DIR/flux-source-$SOURCE_CONTROLLER_VERSION-helm-$HELM_CONTROLLER_VERSION-kustomize-$KUSTOMIZE_CONTROLLER_VERSION
   cached "source-controller $SOURCE_CONTROLLER_VERSION" "$TESTENV_DIR/source-controller-$SOURCE_CONTROLLER_VERSION" \
-    build_flux_controller_wrap source-controller "$SOURCE_CONTROLLER_VERSION"
+    build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"
   cached "helm-controller $HELM_CONTROLLER_VERSION" "$TESTENV_DIR/helm-controller-$HELM_CONTROLLER_VERSION" \
-    build_flux_controller_wrap helm-controller "$HELM_CONTROLLER_VERSION"
+    build_flux_controller helm-controller "$HELM_CONTROLLER_VERSION"
   cached "kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION" "$TESTENV_DIR/kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" \
-    build_flux_controller_wrap kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
+    build_flux_controller kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
   mkdir -p "$dir/crds"
   local c
   for c in source-controller-$SOURCE_CONTROLLER_VERSION helm-controller-$HELM_CONTROLLER_VERSION kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION; do
@@ -116,7 +116,6 @@ flux() {
   done
   echo "$dir"
 }
-build_flux_controller_wrap() { build_flux_controller "$3" "$1" "$2"; }
 
 # flux_crds copies the CRDs of the pinned Flux controllers out of their Go modules (read-only in the module
 # cache, hence install -m 0644), so envtest serves exactly the schemas the real controllers use.
