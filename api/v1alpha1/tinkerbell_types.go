@@ -74,7 +74,7 @@ type CIDR string
 
 // HTTPURL is an absolute http or https URL.
 // +kubebuilder:validation:MaxLength=2048
-// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHost() != ”",message="must be an absolute http:// or https:// URL"
+// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHost()) > 0",message="must be an absolute http:// or https:// URL"
 type HTTPURL string
 
 // InterfaceName is the name of a network interface on a node, such as eth0 or enp0s8.
