@@ -29,10 +29,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
@@ -77,6 +81,10 @@ func runSuite(m *testing.M) int {
 	mgr, err := ctrl.NewManager(testEnv.Config, ctrl.Options{
 		Scheme:  k8sClient.Scheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		// Tinkerbells labelled for a test's own manager (see the restart test) are not this manager's.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&kubetinkv1alpha1.Tinkerbell{}: {Label: labels.NewSelector().Add(ownManagerRequirement(selection.DoesNotExist))},
+		}},
 		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
 			c, err := client.New(cfg, opts)
 			return &countingClient{Client: c, writes: writes}, err
@@ -180,4 +188,15 @@ func (w *countingStatusWriter) Patch(ctx context.Context, obj client.Object, p c
 func (w *countingStatusWriter) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
 	w.writes.Add(1)
 	return w.SubResourceWriter.Apply(ctx, obj, opts...)
+}
+
+// ownManagerLabel marks Tinkerbells reconciled by a test's own manager instead of the suite's.
+const ownManagerLabel = "kubetink.io/test-manager"
+
+func ownManagerRequirement(op selection.Operator, values ...string) labels.Requirement {
+	req, err := labels.NewRequirement(ownManagerLabel, op, values)
+	if err != nil {
+		panic(err)
+	}
+	return *req
 }

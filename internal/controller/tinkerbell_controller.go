@@ -106,6 +106,7 @@ func waiting(reason, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=create;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kubetink-migration
 // +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get
 // +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list
 
 // Reconcile brings one Tinkerbell's generated objects in line with its spec and reports their state.

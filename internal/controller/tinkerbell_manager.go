@@ -46,6 +46,8 @@ type TinkerbellReconcilerOptions struct {
 	MaxConcurrentReconciles int
 	// RateLimiter backs off failing reconciliations.
 	RateLimiter workqueue.TypedRateLimiter[reconcile.Request]
+	// SkipNameValidation allows more than one controller of this name in a process (tests restarting managers).
+	SkipNameValidation bool
 }
 
 // SetupWithManager registers the field indexes and the watches: the Tinkerbell itself (spec changes and reconcile
@@ -86,7 +88,8 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 			builder.WithPredicates(loadBalancerChanged())).
 		Watches(&kubetinkv1alpha1.Tinkerbell{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsSharingNamespace),
 			builder.WithPredicates(createdOrDeleted())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter,
+			SkipNameValidation: &opts.SkipNameValidation}).
 		Complete(r)
 }
 

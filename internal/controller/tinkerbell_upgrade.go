@@ -29,6 +29,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -136,6 +137,18 @@ func (r *TinkerbellReconciler) migratePre(ctx context.Context, s *scope) error {
 
 // migratePost runs once the new version is Ready: the post-upgrade Job, then the record of the migration.
 func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error {
+	if s.obj.Status.LastAppliedVersion != s.obj.Spec.Version {
+		// An install or upgrade completes in this pass: report CRDs the release no longer uses.
+		obsolete, err := r.obsoleteCRDs(ctx)
+		if err != nil {
+			return err
+		}
+		if len(obsolete) > 0 && !slices.Equal(obsolete, s.obj.Status.ObsoleteCRDs) {
+			r.event(s.obj, corev1.EventTypeNormal, "ObsoleteCRDs",
+				"CRDs %s are no longer used by Tinkerbell %s; Kubetink never deletes them", strings.Join(obsolete, ", "), s.obj.Spec.Version)
+		}
+		s.obj.Status.ObsoleteCRDs = obsolete
+	}
 	if s.upgrade == nil {
 		return nil
 	}
@@ -171,6 +184,26 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 		"upgraded from %s to %s; migrations: %s", s.upgrade.from, s.upgrade.to, stepNames(s.upgrade.steps))
 	r.event(s.obj, corev1.EventTypeNormal, kubetinkv1alpha1.MigrationSucceededReason, "upgraded from %s to %s", s.upgrade.from, s.upgrade.to)
 	return nil
+}
+
+// obsoleteCRDs lists the installed CRDs of kinds no supported release uses any more (pre-release Rufio
+// BaseboardManagement, tink's WorkflowData). Their objects may still matter to someone, so they are only reported.
+func (r *TinkerbellReconciler) obsoleteCRDs(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, t := range []migration.Target{migration.BaseboardManagements, migration.WorkflowData} {
+		crd := &metav1.PartialObjectMetadata{}
+		crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+		err := r.reader().Get(ctx, client.ObjectKey{Name: t.CRDName()}, crd)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("failed to look up CRD %s: %w", t.CRDName(), err)
+		default:
+			out = append(out, t.CRDName())
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func (r *TinkerbellReconciler) migrating(s *scope, format string, args ...any) error {

@@ -109,13 +109,21 @@ func upgradeThroughJobs(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell,
 	t.Helper()
 	steps, err := migration.Plan(from, to)
 	g.Expect(err).NotTo(HaveOccurred())
-	newRes := expectedObjects(g, atVersionCopy(tb, to), values.Facts{})
-	up := &upgrade{from: from, to: to, steps: steps}
-	if up.has(migration.PreUpgrade) {
+	if (&upgrade{steps: steps}).has(migration.PreUpgrade) {
 		finishJob(g, waitJob(g, tb.Namespace, jobName(tb, to, migration.PreUpgrade)), true)
 	}
-	driveToReadyUntil(t, g, newRes)
-	if up.has(migration.PostUpgrade) {
+	return finishUpgrade(t, g, tb, from, to)
+}
+
+// finishUpgrade plays Flux and the Job controller from the moment the pre-upgrade migrations are done.
+func finishUpgrade(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from, to string) *kubetinkv1alpha1.Tinkerbell {
+	t.Helper()
+	steps, err := migration.Plan(from, to)
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, u := range expectedObjects(g, atVersionCopy(tb, to), values.Facts{}).Objects {
+		markReadyOnceCurrent(g, u)
+	}
+	if (&upgrade{steps: steps}).has(migration.PostUpgrade) {
 		finishJob(g, waitJob(g, tb.Namespace, jobName(tb, to, migration.PostUpgrade)), true)
 	}
 	return waitReady(g, tb)
@@ -127,19 +135,16 @@ func atVersionCopy(tb *kubetinkv1alpha1.Tinkerbell, v string) *kubetinkv1alpha1.
 	return c
 }
 
-// driveToReadyUntil marks every object of the new render ready once it carries the new version.
-func driveToReadyUntil(t testing.TB, g *WithT, res *render.Result) {
-	t.Helper()
-	for _, u := range res.Objects {
-		g.Eventually(func(g Gomega) {
-			obj := live(g, u)
-			g.Expect(obj).NotTo(BeNil())
-			want, _, _ := unstructured.NestedFieldCopy(u.Object, "spec")
-			got, _, _ := unstructured.NestedFieldCopy(obj.Object, "spec")
-			g.Expect(isSubset(normalize(want), normalize(got))).To(BeTrue(), "%s %s does not carry the new version yet", u.GetKind(), u.GetName())
-		}, timeout, interval).Should(Succeed())
-		markReady(g, u)
-	}
+// markReadyOnceCurrent waits until a generated object carries the rendered spec, then marks it ready.
+func markReadyOnceCurrent(g *WithT, u *unstructured.Unstructured) {
+	g.Eventually(func(g Gomega) {
+		obj := live(g, u)
+		g.Expect(obj).NotTo(BeNil())
+		want, _, _ := unstructured.NestedFieldCopy(u.Object, "spec")
+		got, _, _ := unstructured.NestedFieldCopy(obj.Object, "spec")
+		g.Expect(isSubset(normalize(want), normalize(got))).To(BeTrue(), "%s %s does not carry the new version yet", u.GetKind(), u.GetName())
+	}, timeout, interval).Should(Succeed())
+	markReady(g, u)
 }
 
 func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
