@@ -18,7 +18,7 @@ package render
 
 import (
 	"bytes"
-	"fmt"
+	"github.com/kubetink/kubetink/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,11 +32,6 @@ import (
 var goldenFacts = values.Facts{
 	NodePodCIDRs:   []string{"10.244.1.0/24", "10.244.0.0/24", "10.244.1.0/24"},
 	LoadBalancerIP: "192.168.2.50",
-}
-
-// shouldGenGolden reports whether golden files are to be rewritten (GEN_GOLDEN=true go test ./internal/...).
-func shouldGenGolden() bool {
-	return os.Getenv("GEN_GOLDEN") == "true"
 }
 
 // exampleFiles returns examples/*.yaml.
@@ -88,7 +83,7 @@ func TestRenderExamples(t *testing.T) {
 			if again := renderFile(t, f); !bytes.Equal(got, again) {
 				t.Fatal("two renders of the same input differ")
 			}
-			compareGolden(t, goldenPath(f), got)
+			testutil.CompareGolden(t, goldenPath(f), got)
 		})
 	}
 	// Every golden file belongs to an example.
@@ -102,44 +97,4 @@ func TestRenderExamples(t *testing.T) {
 			t.Errorf("golden file %s has no example", g)
 		}
 	}
-}
-
-// compareGolden compares got with the golden file, or rewrites the file when GEN_GOLDEN=true.
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if shouldGenGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (generate it with GEN_GOLDEN=true)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the rendered output (regenerate with GEN_GOLDEN=true and review the diff):\n%s", path, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff is a small line-by-line diff, enough to point at what changed.
-func lineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, w, g)
-		}
-	}
-	return b.String()
 }

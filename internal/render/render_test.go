@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/kubetink/kubetink/internal/testutil"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -524,7 +525,7 @@ func TestConvertMatchesReflection(t *testing.T) {
 			if !reflect.DeepEqual(got.Object, want) {
 				gy, _ := yaml.Marshal(got.Object)
 				wy, _ := yaml.Marshal(want)
-				t.Errorf("%s %T: conversion differs from the reflective one:\n%s", obj.Name, o, lineDiff(string(wy), string(gy)))
+				t.Errorf("%s %T: conversion differs from the reflective one:\n%s", obj.Name, o, testutil.LineDiff(string(wy), string(gy)))
 			}
 		}
 	}

@@ -19,6 +19,7 @@ package values
 import (
 	"bytes"
 	"fmt"
+	"github.com/kubetink/kubetink/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,11 +29,6 @@ import (
 
 	"github.com/kubetink/kubetink/internal/catalog"
 )
-
-// shouldGenGolden reports whether golden files are to be rewritten (GEN_GOLDEN=true go test ./internal/...).
-func shouldGenGolden() bool {
-	return os.Getenv("GEN_GOLDEN") == "true"
-}
 
 // TestGoldenReleases renders the values of the rich test spec for every catalog release. Consecutive releases
 // with identical values share one golden file, named after the first of them and listing all of them, so a new
@@ -65,12 +61,12 @@ func TestGoldenReleases(t *testing.T) {
 		name := g.versions[0] + ".golden.yaml"
 		want[name] = true
 		header := fmt.Sprintf("# Helm values for the rich test spec (testdata: richObj) on %s.\n", strings.Join(g.versions, ", "))
-		compareGolden(t, filepath.Join(dir, name), append([]byte(header), g.out...))
+		testutil.CompareGolden(t, filepath.Join(dir, name), append([]byte(header), g.out...))
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.golden.yaml"))
 	for _, f := range files {
 		if !want[filepath.Base(f)] {
-			if shouldGenGolden() {
+			if testutil.ShouldGenGolden() {
 				_ = os.Remove(f)
 				continue
 			}
@@ -80,44 +76,4 @@ func TestGoldenReleases(t *testing.T) {
 	if len(groups) < 4 {
 		t.Errorf("only %d distinct values layouts across the catalog; expected the legacy chart and several eras", len(groups))
 	}
-}
-
-// compareGolden compares got with the golden file, or rewrites the file when GEN_GOLDEN=true.
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if shouldGenGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (generate it with GEN_GOLDEN=true)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the generated output (regenerate with GEN_GOLDEN=true and review the diff):\n%s", path, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff is a small line-by-line diff, enough to point at what changed.
-func lineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, w, g)
-		}
-	}
-	return b.String()
 }
