@@ -92,22 +92,41 @@ func waiting(reason, format string, args ...any) error {
 	return &waitingError{reason: reason, message: fmt.Sprintf(format, args...)}
 }
 
-// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells/status,verbs=get;update;patch
+// The manager's RBAC: config/rbac/role.yaml is generated from these markers ("make manifests"), and
+// config/rbac/README.md repeats the reasons. Each marker grants only the verbs the code uses, for the reason above
+// it; test/install asks the apiserver what the manager may and may not do.
+//
+// Tinkerbells: cached and watched; each pass GETs the latest from the apiserver; finalizers are merge-patched.
+// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells,verbs=get;list;watch;patch
+// Tinkerbell status: written as one merge patch per pass, with optimistic locking.
+// +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells/status,verbs=patch
+// Owner references with blockOwnerDeletion on generated objects and Jobs (OwnerReferencesPermissionEnforcement).
 // +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells/finalizers,verbs=update
-// +kubebuilder:rbac:groups=helm.toolkit.fluxcd.io,resources=helmreleases,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=ocirepositories;gitrepositories,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// The generated Flux objects: server-side applied (create, patch), watched for readiness, suspended during an
+// upgrade and released on orphaning (patch), pruned and deleted with the Tinkerbell (delete).
+// +kubebuilder:rbac:groups=helm.toolkit.fluxcd.io,resources=helmreleases,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=ocirepositories;gitrepositories,verbs=get;list;watch;create;patch;delete
+// Nodes: their pod CIDRs are the default trusted proxies (read only, from the cache).
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=list;watch
+// Services: spec.publicIPFrom takes the public IP from a LoadBalancer Service (read only, from the cache).
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// Events on Tinkerbells, on state transitions.
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// Migration Jobs: created per upgrade phase, watched, and deleted to retry a failed one (config/policy limits the
+// Jobs the manager may create to the kubetink-migration ServiceAccount).
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// The migration Jobs' ServiceAccount, created in the Tinkerbell's namespace (config/policy pins its name).
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create
+// The binding of that ServiceAccount to kubetink-migration, created for an upgrade and deleted after it.
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=create;delete
+// Binding a ClusterRole needs bind on it (or holding all its rules): kubetink-migration only.
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kubetink-migration
+// Upgrade preflight: running Workflows and BMC Jobs block an upgrade (list only).
 // +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get
 // +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list
+// Obsolete CRDs are reported after an upgrade: get the two CRDs no release uses any more, by name.
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=baseboardmanagements.bmc.tinkerbell.org;workflowdata.tinkerbell.org
 
 // Reconcile brings one Tinkerbell's generated objects in line with its spec and reports their state.
 func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
