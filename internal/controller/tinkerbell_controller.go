@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/metrics"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -171,18 +172,25 @@ func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // reconcile runs the steps in order; the first step that does not succeed decides the outcome.
 func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) (ctrl.Result, error) {
 	s := &scope{obj: obj, present: map[string]bool{}}
-	for _, step := range []func(context.Context, *scope) error{
-		r.checkTargetNamespace, // one Tinkerbell per target namespace
-		r.checkVersion,         // supported, and no silent downgrade
-		r.gatherFacts,          // node pod CIDRs, LoadBalancer IP
-		r.render,               // the Flux objects, from the pure render package
-		r.migratePre,           // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
-		r.applyAll,             // sources and CRDs, then (once the CRDs are ready) the HelmRelease
-		r.prune,                // delete what is no longer rendered
-		r.checkReadiness,       // mirror the objects' readiness
-		r.migratePost,          // upgrades: post-upgrade Job, then record the migrations
+	// Each step is timed under its name, the step label of kubetink_reconcile_step_duration_seconds.
+	for _, step := range []struct {
+		name string
+		run  func(context.Context, *scope) error
+	}{
+		{"check_target_namespace", r.checkTargetNamespace}, // one Tinkerbell per target namespace
+		{"check_version", r.checkVersion},                  // supported, and no silent downgrade
+		{"gather_facts", r.gatherFacts},                    // node pod CIDRs, LoadBalancer IP
+		{"render", r.render},                               // the Flux objects, from the pure render package
+		{"migrate_pre", r.migratePre},                      // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
+		{"apply", r.applyAll},                              // sources and CRDs, then (once the CRDs are ready) the HelmRelease
+		{"prune", r.prune},                                 // delete what is no longer rendered
+		{"check_readiness", r.checkReadiness},              // mirror the objects' readiness
+		{"migrate_post", r.migratePost},                    // upgrades: post-upgrade Job, then record the migrations
 	} {
-		if err := step(ctx, s); err != nil {
+		start := time.Now()
+		err := step.run(ctx, s)
+		metrics.ObserveStep(step.name, time.Since(start))
+		if err != nil {
 			return r.outcome(obj, err)
 		}
 	}

@@ -30,6 +30,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/inventory"
+	"github.com/kubetink/kubetink/internal/metrics"
 )
 
 // finalize handles a Tinkerbell being deleted. With deletionPolicy Delete it deletes the HelmReleases first and
@@ -73,6 +74,7 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 	if err := r.deleteMigrationBinding(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
+	metrics.DeleteTinkerbell(obj.Namespace, obj.Name)
 	controllerutil.RemoveFinalizer(obj, kubetinkv1alpha1.Finalizer)
 	if err := r.patch(ctx, obj, base); err != nil {
 		return ctrl.Result{}, fmt.Errorf("failed to remove the finalizer: %w", err)

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/metrics"
 	"github.com/kubetink/kubetink/internal/render"
 )
 
@@ -59,6 +60,7 @@ func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) err
 		components = append(components, c)
 	}
 	s.obj.Status.Components = components
+	metrics.SetComponents(s.obj.Namespace, s.obj.Name, components)
 
 	if stalledOn != nil {
 		msg := fmt.Sprintf("%s/%s is stalled: %s", stalledOn.Kind, stalledOn.Name, stalledOn.Message)

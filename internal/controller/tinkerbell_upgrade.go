@@ -40,6 +40,7 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
 	"github.com/kubetink/kubetink/internal/inventory"
+	"github.com/kubetink/kubetink/internal/metrics"
 	"github.com/kubetink/kubetink/internal/migration"
 	"github.com/kubetink/kubetink/internal/render"
 )
@@ -179,6 +180,12 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 	}
 	if err := r.deleteMigrationBinding(ctx, s.obj); err != nil {
 		return err
+	}
+	// Count the upgrade's Jobs as succeeded once, in the pass that completes it (the next has no upgrade).
+	for _, phase := range []migration.Phase{migration.PreUpgrade, migration.PostUpgrade} {
+		if s.upgrade.has(phase) {
+			metrics.RecordMigrationRun(phase.Flag(), metrics.ResultSucceeded)
+		}
 	}
 	conditions.MarkTrue(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationSucceededReason,
 		"upgraded from %s to %s; migrations: %s", s.upgrade.from, s.upgrade.to, stepNames(s.upgrade.steps))
@@ -360,6 +367,11 @@ func (r *TinkerbellReconciler) jobFailed(ctx context.Context, s *scope, job *bat
 	}
 	text := fmt.Sprintf("migration Job %s failed: %s; %s keeps running and the backups (ConfigMaps labelled kubetink.io/migration) are kept; fix the cause, then change the spec or request a reconciliation to retry",
 		job.Name, msg, s.upgrade.from)
+	// Count the failed Job once, when the Tinkerbell turns MigrationFailed: every Job starts with MigrationInProgress,
+	// and later passes find the Tinkerbell MigrationFailed already.
+	if conditions.GetReason(s.obj, kubetinkv1alpha1.MigratedCondition) != kubetinkv1alpha1.MigrationFailedReason {
+		metrics.RecordMigrationRun(job.Labels[migration.PhaseLabel], metrics.ResultFailed)
+	}
 	conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationFailedReason, "%s", text)
 	return stalled(kubetinkv1alpha1.MigrationFailedReason, "%s", text)
 }
