@@ -68,4 +68,13 @@ const (
 
 	// SuspendedReason means reconciliation is suspended by spec.suspend.
 	SuspendedReason = "Suspended"
+
+	// EngineSwitchInProgressReason means the objects of the GitOps engine the Tinkerbell no longer uses (after a
+	// change of spec.engine or spec.argoCD.namespace) are being removed, without uninstalling the services, before
+	// the new engine's objects are applied.
+	EngineSwitchInProgressReason = "EngineSwitchInProgress"
+
+	// EngineNotInstalledReason means the apiserver does not serve the kinds of the GitOps engine in spec.engine,
+	// such as the Argo CD Application CRD.
+	EngineNotInstalledReason = "EngineNotInstalled"
 )

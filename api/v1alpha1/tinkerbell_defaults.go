@@ -28,6 +28,10 @@ const (
 	DefaultTargetNamespace = "tinkerbell"
 	// DefaultInterval is the fallback reconciliation interval.
 	DefaultInterval = 10 * time.Minute
+	// DefaultArgoCDNamespace is where Argo CD Applications are created when spec.argoCD.namespace is empty.
+	DefaultArgoCDNamespace = "argocd"
+	// DefaultArgoCDProject is the Argo CD project of the Applications when spec.argoCD.project is empty.
+	DefaultArgoCDProject = "default"
 )
 
 // GetConditions returns the status conditions of the object.
@@ -62,6 +66,22 @@ func (in *Tinkerbell) GetEngine() Engine {
 		return EngineFlux
 	}
 	return in.Spec.Engine
+}
+
+// GetArgoCDNamespace returns spec.argoCD.namespace, or DefaultArgoCDNamespace.
+func (in *Tinkerbell) GetArgoCDNamespace() string {
+	if in.Spec.ArgoCD == nil || in.Spec.ArgoCD.Namespace == "" {
+		return DefaultArgoCDNamespace
+	}
+	return in.Spec.ArgoCD.Namespace
+}
+
+// GetArgoCDProject returns spec.argoCD.project, or DefaultArgoCDProject.
+func (in *Tinkerbell) GetArgoCDProject() string {
+	if in.Spec.ArgoCD == nil || in.Spec.ArgoCD.Project == "" {
+		return DefaultArgoCDProject
+	}
+	return in.Spec.ArgoCD.Project
 }
 
 // GetDeletionPolicy returns spec.deletionPolicy, or DeletionPolicyDelete.

@@ -85,6 +85,11 @@ type InterfaceName string
 // TinkerbellSpec is the desired state of one Tinkerbell stack.
 // +kubebuilder:validation:XValidation:rule="!(has(self.publicIP) && has(self.publicIPFrom))",message="spec.publicIP and spec.publicIPFrom are mutually exclusive"
 // +kubebuilder:validation:XValidation:rule="self.version.startsWith('0.') || has(self.artifactsFileServer) || (has(self.addons) && has(self.addons.hookOS) && !self.addons.hookOS.enabled)",message="spec.artifactsFileServer is required unless spec.addons.hookOS.enabled is false: machines download HookOS from it"
+// +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.valuesFrom) && size(self.valuesFrom) > 0)",message="spec.valuesFrom is not supported with spec.engine ArgoCD: Argo CD cannot read Helm values from Secrets or ConfigMaps; move non-secret values to spec.values, or keep spec.engine Flux"
+// +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.chart) && (has(self.chart.secretRef) || (has(self.chart.insecure) && self.chart.insecure)))",message="spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD: declare the registry, with its credentials or insecure setting, as an Argo CD repository instead"
+// +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.crds) && has(self.crds.source) && has(self.crds.source.secretRef))",message="spec.crds.source.secretRef is not supported with spec.engine ArgoCD: declare the Git repository, with its credentials, as an Argo CD repository instead"
+// +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.registry) && has(self.registry.imagePullSecrets) && size(self.registry.imagePullSecrets) > 0)",message="spec.registry.imagePullSecrets is not supported with spec.engine ArgoCD: Argo CD cannot post-render the chart to add them; use a mirror that needs no pull secret, or keep spec.engine Flux"
+// +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && self.version.startsWith('0.') && has(self.crds) && has(self.crds.managed) && !self.crds.managed)",message="spec.crds.managed false is not supported with spec.engine ArgoCD on the legacy stack chart: deleting the Application would delete the CRDs the chart installs; let Kubetink manage the CRDs"
 type TinkerbellSpec struct {
 	// version is the Tinkerbell release to install, such as v0.25.0. A version without the "v" prefix in the
 	// 0.x range (such as 0.6.2) selects the legacy "stack" chart. Raising it upgrades the stack and runs the
@@ -109,6 +114,11 @@ type TinkerbellSpec struct {
 	// +kubebuilder:default=Flux
 	// +optional
 	Engine Engine `json:"engine,omitempty"`
+
+	// argoCD configures the Argo CD Applications: the namespace they are created in and their project. Used only
+	// when spec.engine is ArgoCD.
+	// +optional
+	ArgoCD *ArgoCDSpec `json:"argoCD,omitempty"`
 
 	// interval is how often the generated objects are checked and corrected when nothing else triggers a
 	// reconciliation, as a Go duration such as 10m. Defaults to 10m.
@@ -193,6 +203,25 @@ type TinkerbellSpec struct {
 	// upgrade tunes how version changes are handled.
 	// +optional
 	Upgrade *UpgradePolicy `json:"upgrade,omitempty"`
+}
+
+// ArgoCDSpec configures the Argo CD Applications that install the stack when spec.engine is ArgoCD.
+type ArgoCDSpec struct {
+	// namespace is where the Applications are created: a namespace Argo CD reconciles Applications in.
+	// Defaults to "argocd". Changing it moves the Applications without uninstalling the services.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// project is the Argo CD AppProject of the Applications. Defaults to "default". The project must allow the
+	// chart and CRD repositories, the target namespace and cluster-scoped CustomResourceDefinitions.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	Project string `json:"project,omitempty"`
 }
 
 // ServiceReference names a Service.

@@ -129,6 +129,16 @@ func TestTinkerbell_CELValidation(t *testing.T) {
 		{"valuesFrom without name", []func(map[string]any){set("valuesFrom", []any{map[string]any{"kind": "Secret"}})}, `spec.valuesFrom[0].name: Required value`},
 		{"valuesFrom too many", []func(map[string]any){set("valuesFrom", repeat(17, func(i int) any { return map[string]any{"kind": "ConfigMap", "name": fmt.Sprintf("v%d", i)} }))}, `spec.valuesFrom: Too many`},
 		{"deletionPolicy unknown", []func(map[string]any){set("deletionPolicy", "Retain")}, `spec.deletionPolicy: Unsupported value: "Retain"`},
+		{"argoCD namespace not a DNS label", []func(map[string]any){set("engine", "ArgoCD"), set("argoCD.namespace", "Argo_CD")}, `spec.argoCD.namespace in body should match`},
+		{"argoCD namespace empty", []func(map[string]any){set("argoCD.namespace", "")}, `spec.argoCD.namespace in body should be at least 1 chars long`},
+		{"argoCD project too long", []func(map[string]any){set("argoCD.project", strings.Repeat("p", 254))}, `spec.argoCD.project: Too long`},
+		{"argoCD project with slash", []func(map[string]any){set("argoCD.project", "team/tinkerbell")}, `spec.argoCD.project in body should match`},
+		{"valuesFrom with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("valuesFrom", []any{map[string]any{"kind": "Secret", "name": "values"}})}, `spec.valuesFrom is not supported with spec.engine ArgoCD`},
+		{"chart secretRef with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("chart.secretRef.name", "registry")}, `spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD`},
+		{"chart insecure with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("chart.insecure", true)}, `spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD`},
+		{"crds secretRef with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("crds.source", map[string]any{"url": "https://git.example.com/t.git", "secretRef": map[string]any{"name": "git"}})}, `spec.crds.source.secretRef is not supported with spec.engine ArgoCD`},
+		{"imagePullSecrets with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("registry.imagePullSecrets", []any{map[string]any{"name": "pull"}})}, `spec.registry.imagePullSecrets is not supported with spec.engine ArgoCD`},
+		{"legacy stack unmanaged CRDs with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("version", "0.6.2"), set("crds.managed", false)}, `spec.crds.managed false is not supported with spec.engine ArgoCD on the legacy stack chart`},
 	}
 	g := NewWithT(t)
 	ns := createNamespace(t, g)
@@ -173,6 +183,45 @@ func TestTinkerbell_Defaults(t *testing.T) {
 	g.Expect(got.Spec.Components.GetTootles().IsEnabled()).To(BeTrue())
 	g.Expect(got.CRDsManaged()).To(BeTrue())
 	g.Expect(got.IsLegacyStack()).To(BeFalse())
+}
+
+func TestTinkerbell_ArgoCD(t *testing.T) {
+	g := NewWithT(t)
+	ns := createNamespace(t, g)
+
+	// What Argo CD cannot do is refused only under ArgoCD: the same spec is fine with Flux.
+	spec := validSpec()
+	set("valuesFrom", []any{map[string]any{"kind": "Secret", "name": "values"}})(spec)
+	set("chart.secretRef.name", "registry")(spec)
+	set("registry.imagePullSecrets", []any{map[string]any{"name": "pull"}})(spec)
+	u := newTinkerbell(ns, "flux", spec)
+	g.Expect(testEnv.Client.Create(context.Background(), u)).To(Succeed())
+
+	// Switching that object to Argo CD is refused, naming the field to remove.
+	set("engine", "ArgoCD")(u.Object["spec"].(map[string]any))
+	err := testEnv.Client.Update(context.Background(), u)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.valuesFrom is not supported with spec.engine ArgoCD"))
+	g.Expect(err.Error()).To(ContainSubstring("spec.chart.secretRef and spec.chart.insecure are not supported"))
+	g.Expect(err.Error()).To(ContainSubstring("spec.registry.imagePullSecrets is not supported"))
+
+	// A spec Argo CD can install is accepted, and the accessors fill in the defaults.
+	spec = validSpec()
+	set("engine", "ArgoCD")(spec)
+	set("chart.url", "oci://registry.example.com/charts/tinkerbell")(spec)
+	set("crds.source.url", "https://git.example.com/tinkerbell.git")(spec)
+	set("argoCD.project", "platform")(spec)
+	u = newTinkerbell(ns, "argo", spec)
+	g.Expect(testEnv.Client.Create(context.Background(), u)).To(Succeed())
+	got := &kubetinkv1alpha1.Tinkerbell{}
+	g.Expect(testEnv.Client.Get(context.Background(), client.ObjectKeyFromObject(u), got)).To(Succeed())
+	g.Expect(got.GetEngine()).To(Equal(kubetinkv1alpha1.EngineArgoCD))
+	g.Expect(got.GetArgoCDNamespace()).To(Equal(kubetinkv1alpha1.DefaultArgoCDNamespace))
+	g.Expect(got.GetArgoCDProject()).To(Equal("platform"))
+
+	// The legacy stack chart with managed CRDs is fine under Argo CD.
+	spec = map[string]any{"version": "0.6.2", "publicIP": "192.168.2.10", "engine": "ArgoCD", "argoCD": map[string]any{"namespace": "gitops"}}
+	g.Expect(testEnv.Client.Create(context.Background(), newTinkerbell(ns, "legacy-argo", spec))).To(Succeed())
 }
 
 func TestTinkerbell_Immutability(t *testing.T) {
