@@ -22,6 +22,7 @@ package install
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -53,6 +54,9 @@ const (
 )
 
 var (
+	// ctxBackground is the context of API calls made outside a single test's lifetime concerns.
+	ctxBackground = context.Background()
+
 	env       *testutil.Environment
 	k8sClient client.Client
 	repoRoot  = testutil.RepoRoot()
@@ -67,6 +71,9 @@ func TestMain(m *testing.M) {
 	}
 	k8sClient = env.Client
 	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
 	if err := env.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
