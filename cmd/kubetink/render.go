@@ -21,9 +21,11 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -33,17 +35,21 @@ type renderOptions struct {
 	file           string
 	nodeCIDRs      []string
 	loadBalancerIP string
+	engine         string
 }
 
 func newRenderCommand() *cobra.Command {
 	o := &renderOptions{}
 	cmd := &cobra.Command{
 		Use:   "render -f FILE",
-		Short: "Print the Flux objects Kubetink generates for a Tinkerbell object",
-		Long: `Render reads one Tinkerbell object and prints, as multi-document YAML, the Flux objects the operator would
-apply for it: the chart's OCIRepository, the CRDs' GitRepository and Kustomization(s), and the HelmRelease with
-its generated values. It needs no cluster: pass the facts the operator would read from it with flags.`,
+		Short: "Print the Flux or Argo CD objects Kubetink generates for a Tinkerbell object",
+		Long: `Render reads one Tinkerbell object and prints, as multi-document YAML, the objects the operator would apply
+for it. With the Flux engine: the chart's OCIRepository, the CRDs' GitRepository and Kustomization(s), and the
+HelmRelease with its generated values. With the Argo CD engine: the CRDs' Application(s) and the chart's
+Application with the same values. The engine is the object's spec.engine unless --engine is given. It needs no
+cluster: pass the facts the operator would read from it with flags.`,
 		Example: `  kubetink render -f examples/minimal.yaml
+  kubetink render -f examples/minimal.yaml --engine argocd
   kubetink render -f tinkerbell.yaml --node-cidr 10.244.0.0/24 --node-cidr 10.244.1.0/24
   kubetink render -f tinkerbell.yaml --load-balancer-ip 192.168.2.50   # for spec.publicIPFrom
   cat tinkerbell.yaml | kubetink render -f -`,
@@ -56,6 +62,7 @@ its generated values. It needs no cluster: pass the facts the operator would rea
 	fs.StringVarP(&o.file, "file", "f", "", `Tinkerbell manifest to render; "-" reads standard input.`)
 	fs.StringSliceVar(&o.nodeCIDRs, "node-cidr", nil, "Pod CIDR of a Node, used for the trusted proxies when spec.trustedProxies is empty; repeatable or comma-separated.")
 	fs.StringVar(&o.loadBalancerIP, "load-balancer-ip", "", "LoadBalancer IP of the Service named by spec.publicIPFrom.")
+	fs.StringVar(&o.engine, "engine", "", "GitOps engine to render for, flux or argocd, instead of the object's spec.engine.")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
@@ -71,10 +78,11 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 			return fmt.Errorf("--load-balancer-ip %q is not an IPv4 address", o.loadBalancerIP)
 		}
 	}
-	var (
-		data []byte
-		err  error
-	)
+	engine, err := parseEngine(o.engine)
+	if err != nil {
+		return err
+	}
+	var data []byte
 	if o.file == "-" {
 		data, err = io.ReadAll(stdin)
 	} else {
@@ -91,6 +99,9 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 		// As kubectl would place it.
 		obj.Namespace = "default"
 	}
+	if engine != "" {
+		obj.Spec.Engine = engine
+	}
 	res, err := render.Render(obj, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
@@ -101,4 +112,17 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	}
 	_, err = stdout.Write(out)
 	return err
+}
+
+// parseEngine reads --engine: flux or argocd, in any case; "" keeps the object's spec.engine.
+func parseEngine(s string) (kubetinkv1alpha1.Engine, error) {
+	switch strings.ToLower(s) {
+	case "":
+		return "", nil
+	case "flux":
+		return kubetinkv1alpha1.EngineFlux, nil
+	case "argocd":
+		return kubetinkv1alpha1.EngineArgoCD, nil
+	}
+	return "", fmt.Errorf("--engine %q is not an engine: use flux or argocd", s)
 }

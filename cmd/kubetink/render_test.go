@@ -65,6 +65,32 @@ func TestRenderCommand(t *testing.T) {
 	}
 }
 
+func TestRenderCommandEngine(t *testing.T) {
+	facts := []string{"--node-cidr", "10.244.1.0/24,10.244.0.0/24", "--load-balancer-ip", "192.168.2.50"}
+	for _, tt := range []struct {
+		example, engine, golden string
+	}{
+		{"minimal", "argocd", filepath.Join("argocd", "minimal.golden.yaml")},
+		{"legacy-stack-0.6.2", "ArgoCD", filepath.Join("argocd", "legacy-stack-0.6.2.golden.yaml")},
+		{"minimal", "flux", "minimal.golden.yaml"},
+	} {
+		t.Run(tt.example+"/"+tt.engine, func(t *testing.T) {
+			golden, err := os.ReadFile(filepath.Join("..", "..", "internal", "render", "testdata", tt.golden))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"render", "-f", filepath.Join("..", "..", "examples", tt.example+".yaml"), "--engine", tt.engine}, facts...)
+			out, err := runCLI(t, "", args...)
+			if err != nil {
+				t.Fatalf("render failed: %v", err)
+			}
+			if out != string(golden) {
+				t.Errorf("output differs from internal/render/testdata/%s:\n%s", tt.golden, out)
+			}
+		})
+	}
+}
+
 func TestRenderCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -94,6 +120,8 @@ func TestRenderCommandErrors(t *testing.T) {
 		{"no file flag", []string{"render"}, []string{`"file" not set`}},
 		{"bad node CIDR", []string{"render", "-f", unsupported, "--node-cidr", "10.0.0.1"}, []string{"--node-cidr", "10.0.0.1"}},
 		{"bad LoadBalancer IP", []string{"render", "-f", unsupported, "--load-balancer-ip", "fd00::1"}, []string{"--load-balancer-ip"}},
+		{"unknown engine", []string{"render", "-f", unsupported, "--engine", "helm"}, []string{`--engine "helm"`, "flux or argocd"}},
+		{"refused by Argo CD", []string{"render", "-f", filepath.Join("..", "..", "examples", "ha-placement.yaml"), "--engine", "argocd"}, []string{"ha-placement.yaml", "spec.valuesFrom is not supported with spec.engine ArgoCD"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

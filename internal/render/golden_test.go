@@ -18,12 +18,13 @@ package render
 
 import (
 	"bytes"
-	"github.com/kubetink/kubetink/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/testutil"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -49,8 +50,21 @@ func goldenPath(example string) string {
 	return filepath.Join("testdata", strings.TrimSuffix(filepath.Base(example), ".yaml")+".golden.yaml")
 }
 
+// argoCDGoldenPath is the golden file of an example rendered with spec.engine ArgoCD.
+func argoCDGoldenPath(example string) string {
+	return filepath.Join("testdata", "argocd", strings.TrimSuffix(filepath.Base(example), ".yaml")+".golden.yaml")
+}
+
 // renderFile renders an example file to YAML.
 func renderFile(t testing.TB, path string) []byte {
+	t.Helper()
+	return renderFileWith(t, path, "")
+}
+
+// renderFileWith renders an example file to YAML with the given engine, or the example's own when empty. An
+// example that uses what the engine cannot do renders to a YAML comment with the refusal, so the golden file
+// records it.
+func renderFileWith(t testing.TB, path string, engine kubetinkv1alpha1.Engine) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -59,6 +73,14 @@ func renderFile(t testing.TB, path string) []byte {
 	obj, err := Decode(data)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+	if engine != "" {
+		obj.Spec.Engine = engine
+	}
+	if engine == kubetinkv1alpha1.EngineArgoCD {
+		if refusal := argoCDSupports(obj); refusal != nil {
+			return []byte("# kubetink render --engine argocd refuses this example:\n# " + refusal.Error() + "\n")
+		}
 	}
 	res, err := Render(obj, goldenFacts)
 	if err != nil {
@@ -75,6 +97,20 @@ func renderFile(t testing.TB, path string) []byte {
 	return out
 }
 
+// TestRenderExamplesArgoCD renders every example with spec.engine ArgoCD and compares it with its golden file
+// in testdata/argocd.
+func TestRenderExamplesArgoCD(t *testing.T) {
+	for _, f := range exampleFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			got := renderFileWith(t, f, kubetinkv1alpha1.EngineArgoCD)
+			if again := renderFileWith(t, f, kubetinkv1alpha1.EngineArgoCD); !bytes.Equal(got, again) {
+				t.Fatal("two renders of the same input differ")
+			}
+			testutil.CompareGolden(t, argoCDGoldenPath(f), got)
+		})
+	}
+}
+
 // TestRenderExamples renders every example and compares it with its golden file.
 func TestRenderExamples(t *testing.T) {
 	for _, f := range exampleFiles(t) {
@@ -88,9 +124,12 @@ func TestRenderExamples(t *testing.T) {
 	}
 	// Every golden file belongs to an example.
 	goldens, _ := filepath.Glob(filepath.Join("testdata", "*.golden.yaml"))
+	argo, _ := filepath.Glob(filepath.Join("testdata", "argocd", "*.golden.yaml"))
+	goldens = append(goldens, argo...)
 	want := map[string]bool{}
 	for _, f := range exampleFiles(t) {
 		want[goldenPath(f)] = true
+		want[argoCDGoldenPath(f)] = true
 	}
 	for _, g := range goldens {
 		if !want[g] {

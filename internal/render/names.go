@@ -53,6 +53,22 @@ func CRDsSourceName(name string) string {
 	return objectName(name, "-crds")
 }
 
+// ApplicationName is the name of the Argo CD Application of the chart of the Tinkerbell namespace/name:
+// <namespace>-<name>, with "-stack" for the legacy stack chart as HelmReleaseName has. The Applications of every
+// Tinkerbell share one namespace, so the Tinkerbell's namespace is part of the name.
+func ApplicationName(namespace, name string, rel catalog.Release) string {
+	if rel.Legacy {
+		return objectName(namespace+"-"+name, "-stack")
+	}
+	return objectName(namespace+"-"+name, "")
+}
+
+// CRDsApplicationName is the name of an Argo CD Application of the CRDs: <namespace>-<name>-crds, followed by
+// the suffix of its directory when the release has several (see crdPaths).
+func CRDsApplicationName(namespace, name, suffix string) string {
+	return objectName(namespace+"-"+name, "-crds"+suffix)
+}
+
 // ReleaseName is the Helm release name: "tinkerbell" for the unified chart, "stack" for the legacy one.
 func ReleaseName(rel catalog.Release) string {
 	if rel.Legacy {

@@ -14,9 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package render turns a Tinkerbell object into the Flux objects that install it: an OCIRepository for the chart,
-// a GitRepository and Kustomization(s) for the CRDs, and a HelmRelease with the generated values. It is pure and
-// client-free, so the controller and "kubetink render" share it.
+// Package render turns a Tinkerbell object into the GitOps objects that install it. With the Flux engine: an
+// OCIRepository for the chart, a GitRepository and Kustomization(s) for the CRDs, and a HelmRelease with the
+// generated values. With the Argo CD engine: Application(s) for the CRDs and an Application for the chart with
+// the same values. It is pure and client-free, so the controller and "kubetink render" share it.
 package render
 
 import (
@@ -47,9 +48,9 @@ const (
 const (
 	// ComponentChart labels the OCIRepository of the chart.
 	ComponentChart = "chart"
-	// ComponentCRDs labels the GitRepository and the Kustomization(s) of the CRDs.
+	// ComponentCRDs labels the GitRepository and the Kustomization(s) of the CRDs, or their Application(s).
 	ComponentCRDs = "crds"
-	// ComponentRelease labels the HelmRelease.
+	// ComponentRelease labels the HelmRelease, or the chart's Application.
 	ComponentRelease = "release"
 )
 
@@ -57,10 +58,11 @@ const (
 type Result struct {
 	// Release is the catalog entry of spec.version.
 	Release catalog.Release
-	// Objects are the Flux objects to apply, in the Tinkerbell's namespace, in a fixed order: OCIRepository,
-	// GitRepository, Kustomization(s), HelmRelease.
+	// Objects are the objects to apply, in a fixed order. Flux: OCIRepository, GitRepository, Kustomization(s),
+	// HelmRelease, in the Tinkerbell's namespace. Argo CD: the CRDs' Application(s), then the chart's, in
+	// spec.argoCD.namespace.
 	Objects []*unstructured.Unstructured
-	// ValuesDigest is "sha256:<hex>" of the canonical JSON of the HelmRelease values.
+	// ValuesDigest is "sha256:<hex>" of the canonical JSON of the Helm values.
 	ValuesDigest string
 	// PublicIP is the public IP in use, or "".
 	PublicIP string
@@ -68,7 +70,7 @@ type Result struct {
 	TrustedProxies []string
 }
 
-// Render builds the Flux objects for obj. facts are what the caller learned from the cluster (Node pod CIDRs, the
+// Render builds the GitOps objects of spec.engine for obj. facts are what the caller learned from the cluster (Node pod CIDRs, the
 // LoadBalancer IP of spec.publicIPFrom). An unknown spec.version gives an error that wraps a
 // *catalog.UnsupportedVersionError; any other error names the offending field.
 func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, error) {
@@ -78,8 +80,15 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 	if err := validateMeta(obj); err != nil {
 		return nil, err
 	}
-	if engine := obj.GetEngine(); engine != kubetinkv1alpha1.EngineFlux {
-		return nil, fmt.Errorf("spec.engine: %s is not supported yet; only %s", engine, kubetinkv1alpha1.EngineFlux)
+	engine := obj.GetEngine()
+	switch engine {
+	case kubetinkv1alpha1.EngineFlux:
+	case kubetinkv1alpha1.EngineArgoCD:
+		if err := argoCDSupports(obj); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("spec.engine: %q is not supported; use %s or %s", engine, kubetinkv1alpha1.EngineFlux, kubetinkv1alpha1.EngineArgoCD)
 	}
 	rel, err := catalog.Lookup(obj.Spec.Version)
 	if err != nil {
@@ -95,6 +104,24 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 	}
 
 	b := &builder{obj: obj, rel: rel}
+	var objects []*unstructured.Unstructured
+	if engine == kubetinkv1alpha1.EngineArgoCD {
+		objects = b.applications(vals)
+	} else if objects, err = b.fluxObjects(vals); err != nil {
+		return nil, err
+	}
+	return &Result{
+		Release:        rel,
+		Objects:        objects,
+		ValuesDigest:   digest,
+		PublicIP:       values.PublicIP(obj, facts),
+		TrustedProxies: slices.Clip(values.TrustedProxies(obj, facts)),
+	}, nil
+}
+
+// fluxObjects builds the Flux objects, with vals as the HelmRelease's values.
+func (b *builder) fluxObjects(vals map[string]any) ([]*unstructured.Unstructured, error) {
+	obj := b.obj
 	typed := []runtime.Object{b.ociRepository()}
 	if obj.CRDsManaged() {
 		typed = append(typed, b.gitRepository())
@@ -119,14 +146,7 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 		return nil, fmt.Errorf("the HelmRelease has no spec")
 	}
 	spec["values"] = vals
-
-	return &Result{
-		Release:        rel,
-		Objects:        objects,
-		ValuesDigest:   digest,
-		PublicIP:       values.PublicIP(obj, facts),
-		TrustedProxies: slices.Clip(values.TrustedProxies(obj, facts)),
-	}, nil
+	return objects, nil
 }
 
 // validateMeta checks what the generated objects' names and labels are made of.

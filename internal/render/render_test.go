@@ -294,7 +294,7 @@ func TestRenderErrors(t *testing.T) {
 		{"no name", func(o *kubetinkv1alpha1.Tinkerbell) { o.Name = "" }, "metadata.name is required"},
 		{"long name", func(o *kubetinkv1alpha1.Tinkerbell) { o.Name = strings.Repeat("a", 64) }, "metadata.name"},
 		{"no namespace", func(o *kubetinkv1alpha1.Tinkerbell) { o.Namespace = "" }, "metadata.namespace is required"},
-		{"Argo CD", func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.Engine = kubetinkv1alpha1.EngineArgoCD }, "spec.engine: ArgoCD is not supported"},
+		{"unknown engine", func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.Engine = "Helm" }, `spec.engine: "Helm" is not supported`},
 		{"bad values", func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.ArtifactsFileServer = "" }, "spec.artifactsFileServer is required"},
 	}
 	for _, tt := range tests {
