@@ -1,0 +1,100 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package install
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// repoURL is where this repository is published (the module path).
+const repoURL = "https://github.com/kubetink/kubetink"
+
+func readExample(t *testing.T, path string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "install", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeAll(t, string(data))
+}
+
+func str(u *unstructured.Unstructured, fields ...string) string {
+	s, _, _ := unstructured.NestedString(u.Object, fields...)
+	return s
+}
+
+// The Flux example installs config/default of this repository at one release, image included, and the Flux API
+// (the real CRDs of the pinned Flux controllers) accepts it.
+func TestExamples_Flux(t *testing.T) {
+	g := NewWithT(t)
+	objs := readExample(t, "flux/kubetink.yaml")
+	repo, ks := find(objs, "GitRepository", "kubetink"), find(objs, "Kustomization", "kubetink")
+	g.Expect(repo).NotTo(BeNil())
+	g.Expect(ks).NotTo(BeNil())
+
+	g.Expect(str(repo, "spec", "url")).To(Equal(repoURL))
+	tag := str(repo, "spec", "ref", "tag")
+	g.Expect(tag).To(MatchRegexp(`^v\d+\.\d+\.\d+$`), "a pinned release")
+	g.Expect(str(repo, "spec", "ignore")).To(ContainSubstring("!/config/"), "the fetched files include config/")
+	g.Expect(str(ks, "spec", "sourceRef", "name")).To(Equal("kubetink"))
+	g.Expect(str(ks, "spec", "path")).To(Equal("./config/default"))
+	g.Expect(filepath.Join(repoRoot, "config", "default", "kustomization.yaml")).To(BeAnExistingFile())
+	prune, _, _ := unstructured.NestedBool(ks.Object, "spec", "prune")
+	g.Expect(prune).To(BeTrue(), "pruning is safe: the CRD and namespace opt out of it")
+	images, _, _ := unstructured.NestedSlice(ks.Object, "spec", "images")
+	g.Expect(images).To(ConsistOf(And(HaveKeyWithValue("name", "ghcr.io/kubetink/kubetink"), HaveKeyWithValue("newTag", tag))),
+		"the image is the release the manifests come from")
+
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
+	if err := k8sClient.Create(ctxBackground, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for _, u := range objs {
+		g.Expect(k8sClient.Create(ctxBackground, u.DeepCopy(), client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
+	}
+}
+
+// The Argo CD example installs config/default of this repository at one release, image included. (No Argo CD CRD
+// is at hand here, so its fields are checked, not its schema.)
+func TestExamples_ArgoCD(t *testing.T) {
+	g := NewWithT(t)
+	objs := readExample(t, "argocd/kubetink.yaml")
+	g.Expect(objs).To(HaveLen(1))
+	app := objs[0]
+	g.Expect(app.GetAPIVersion()).To(Equal("argoproj.io/v1alpha1"))
+	g.Expect(app.GetKind()).To(Equal("Application"))
+	g.Expect(str(app, "spec", "source", "repoURL")).To(Equal(repoURL))
+	g.Expect(str(app, "spec", "source", "path")).To(Equal("config/default"))
+	rev := str(app, "spec", "source", "targetRevision")
+	g.Expect(rev).To(MatchRegexp(`^v\d+\.\d+\.\d+$`), "a pinned release")
+	images, _, _ := unstructured.NestedStringSlice(app.Object, "spec", "source", "kustomize", "images")
+	g.Expect(images).To(ConsistOf("ghcr.io/kubetink/kubetink:" + rev))
+	g.Expect(str(app, "spec", "destination", "namespace")).To(Equal(systemNamespace))
+	opts, _, _ := unstructured.NestedStringSlice(app.Object, "spec", "syncPolicy", "syncOptions")
+	g.Expect(opts).To(ContainElement("ServerSideApply=true"))
+	g.Expect(strings.Join(opts, ",")).NotTo(ContainSubstring("CreateNamespace"), "config/default brings its namespace")
+}
