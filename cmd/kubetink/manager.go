@@ -58,6 +58,7 @@ type managerOptions struct {
 	requeueDep      time.Duration
 	watchSelector   string
 	migrationImage  string
+	leaderElectNS   string
 }
 
 func newManagerCommand() *cobra.Command {
@@ -81,6 +82,7 @@ func newManagerCommand() *cobra.Command {
 	fs.DurationVar(&o.requeueDep, "requeue-dependency", 10*time.Second, "How long to wait before looking again at generated objects that are not ready; their watches usually act sooner.")
 	fs.StringVar(&o.watchSelector, "watch-label-selector", "", "Only reconcile Tinkerbell objects matching this label selector, e.g. 'kubetink.io/shard=a'.")
 	fs.StringVar(&o.migrationImage, "migration-image", "ghcr.io/kubetink/kubetink:"+version.Version, "Image of the migration Jobs (Kubetink's own; its entrypoint must be the kubetink binary).")
+	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace when running in a cluster.")
 	o.leaderElection.BindFlags(fs)
 	o.logOptions.BindFlags(fs)
 	o.rateLimiter.BindFlags(fs)
@@ -125,6 +127,7 @@ func runManager(cmd *cobra.Command, o *managerOptions) error {
 		HealthProbeBindAddress:        o.healthAddr,
 		LeaderElection:                o.leaderElection.Enable,
 		LeaderElectionID:              leaderelection.GenerateID(controllerName+"-leader-election", ""),
+		LeaderElectionNamespace:       o.leaderElectNS,
 		LeaderElectionReleaseOnCancel: o.leaderElection.ReleaseOnCancel,
 		LeaseDuration:                 &o.leaderElection.LeaseDuration,
 		RenewDeadline:                 &o.leaderElection.RenewDeadline,

@@ -18,18 +18,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubetink/kubetink/internal/testutil"
 )
@@ -137,4 +141,37 @@ func TestVersionCommand(t *testing.T) {
 	cmd.SetArgs([]string{"version"})
 	g.Expect(cmd.Execute()).To(Succeed())
 	g.Expect(out.String()).To(MatchRegexp(`^kubetink \S+ \(go1\.\d+`))
+}
+
+// With leader election on, the manager takes the Lease in the given namespace before it reconciles, and gives it
+// up on SIGTERM (release on cancel), so a successor does not wait for the lease to expire.
+func TestManager_LeaderElection(t *testing.T) {
+	g := NewWithT(t)
+	env, err := testutil.Start(testutil.Options{FluxCRDs: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = env.Stop() })
+
+	healthAddr := freeAddr(t)
+	cmd, out := startKubetink(t, "manager", "--kubeconfig", env.Kubeconfig, "--health-addr", healthAddr,
+		"--metrics-addr", "0", "--enable-leader-election", "--leader-election-namespace", "kube-system")
+	lease := &coordinationv1.Lease{}
+	g.Eventually(func() error {
+		leases := &coordinationv1.LeaseList{}
+		if err := env.Client.List(context.Background(), leases, client.InNamespace("kube-system")); err != nil {
+			return err
+		}
+		for i := range leases.Items {
+			if strings.HasPrefix(leases.Items[i].Name, "kubetink-leader-election") && leases.Items[i].Spec.HolderIdentity != nil &&
+				*leases.Items[i].Spec.HolderIdentity != "" {
+				*lease = leases.Items[i]
+				return nil
+			}
+		}
+		return fmt.Errorf("no held kubetink Lease yet")
+	}, 30*time.Second, 200*time.Millisecond).Should(Succeed(), "log:\n%s", out)
+
+	g.Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+	g.Expect(cmd.Wait()).To(Succeed(), "log:\n%s", out)
+	g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(lease), lease)).To(Succeed())
+	g.Expect(lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "").To(BeTrue(), "the Lease was not released on shutdown")
 }
