@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	var err error
-	testEnv, err = testutil.Start(testutil.Options{FluxCRDs: true, CRDDirs: []string{filepath.Join("testdata", "crds")}})
+	testEnv, err = testutil.Start(testutil.Options{FluxCRDs: true, CRDDirs: []string{filepath.Join("testdata", "crds"), filepath.Join("testdata", "argocd")}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

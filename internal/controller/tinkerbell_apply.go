@@ -25,6 +25,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -47,8 +48,21 @@ const (
 )
 
 // applyAll applies the rendered objects in two stages: the chart source and the CRD objects first, then the
-// HelmRelease, which is installed or upgraded only once the CRDs it needs are established.
+// HelmRelease or the chart's Application, which is installed or upgraded only once the CRDs it needs are
+// established. Before anything, the objects of an engine the Tinkerbell no longer uses are retired.
 func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
+	engine := s.obj.GetEngine()
+	if err := r.watches.ensure(engine); err != nil {
+		return err
+	}
+	if engine == kubetinkv1alpha1.EngineArgoCD && !r.watches.served(engine) {
+		return waiting(kubetinkv1alpha1.EngineNotInstalledReason,
+			"Argo CD is not installed: the apiserver does not serve %s Applications; install Argo CD (3.1 or later) or set spec.engine to Flux",
+			applicationGVK.GroupVersion())
+	}
+	if err := r.retireEngine(ctx, s); err != nil {
+		return err
+	}
 	var releases []*unstructured.Unstructured
 	for _, u := range s.result.Objects {
 		if u.GetLabels()[render.LabelComponent] == componentRelease {
@@ -80,17 +94,18 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// crdsReady reports whether every CRD Kustomization is Ready for its current generation.
+// crdsReady reports whether every CRD Kustomization is Ready for its current generation, or every CRD
+// Application is Healthy and Synced.
 func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, error) {
 	for _, u := range s.result.Objects {
-		if u.GetLabels()[render.LabelComponent] != componentCRDs || u.GetKind() != "Kustomization" {
+		if u.GetLabels()[render.LabelComponent] != componentCRDs || (u.GetKind() != "Kustomization" && !isApplication(u)) {
 			continue
 		}
 		live, err := r.getLive(ctx, u)
 		if err != nil || live == nil {
 			return false, err
 		}
-		if ready, _, _ := readiness(live); !ready {
+		if ready, _, _ := objectReadiness(live); !ready {
 			return false, nil
 		}
 	}
@@ -98,11 +113,14 @@ func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, e
 }
 
 // applyObject server-side applies one object as the Tinkerbell's controller, unless the live object already
-// holds every field Kubetink sets: a no-op reconciliation sends no write request.
+// holds every field Kubetink sets: a no-op reconciliation sends no write request. Argo CD Applications get no
+// owner reference (they live in another namespace): their labels say whose they are.
 func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *unstructured.Unstructured) error {
 	desired := u.DeepCopy()
-	if err := controllerutil.SetControllerReference(s.obj, desired, r.Scheme()); err != nil {
-		return fmt.Errorf("failed to set the owner of %s %s: %w", desired.GetKind(), desired.GetName(), err)
+	if !isApplication(desired) {
+		if err := controllerutil.SetControllerReference(s.obj, desired, r.Scheme()); err != nil {
+			return fmt.Errorf("failed to set the owner of %s %s: %w", desired.GetKind(), desired.GetName(), err)
+		}
 	}
 	forwardReconcileRequests(s.obj, desired)
 	digest, err := objectDigest(desired)
@@ -125,8 +143,23 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 		s.present[id] = true
 		return nil
 	}
+	if live != nil {
+		// Applications of all Tinkerbells share a namespace: never take over another one's.
+		if other := ownedByAnother(live, s.obj); other != "" {
+			return stalled(kubetinkv1alpha1.RenderFailedReason, "%s %s/%s already belongs to Tinkerbell %s; rename this Tinkerbell or set another spec.argoCD.namespace",
+				desired.GetKind(), desired.GetNamespace(), desired.GetName(), other)
+		}
+	}
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
 		client.FieldOwner(r.ControllerName), client.ForceOwnership); err != nil {
+		switch {
+		case apimeta.IsNoMatchError(err):
+			return waiting(kubetinkv1alpha1.EngineNotInstalledReason, "the apiserver does not serve %s: install the %s engine's CRDs",
+				desired.GroupVersionKind().GroupKind(), s.obj.GetEngine())
+		case isApplication(desired) && apierrors.IsNotFound(err):
+			return waiting(kubetinkv1alpha1.EngineNotInstalledReason, "cannot create Application %s/%s: %s; create the namespace Argo CD watches or set spec.argoCD.namespace",
+				desired.GetNamespace(), desired.GetName(), err)
+		}
 		return fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	s.present[id] = true
@@ -156,10 +189,14 @@ func forwardReconcileRequests(obj *kubetinkv1alpha1.Tinkerbell, u *unstructured.
 }
 
 // getLive reads an object from the cache as its typed Flux kind and returns it as unstructured; nil when absent.
+// Kinds outside the scheme (Argo CD Applications) are read as unstructured, from the apiserver.
 func (r *TinkerbellReconciler) getLive(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	typed, err := r.getTyped(ctx, u)
 	if err != nil || typed == nil {
 		return nil, err
+	}
+	if live, ok := typed.(*unstructured.Unstructured); ok {
+		return live, nil
 	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(typed)
 	if err != nil {
@@ -168,14 +205,23 @@ func (r *TinkerbellReconciler) getLive(ctx context.Context, u *unstructured.Unst
 	return &unstructured.Unstructured{Object: m}, nil
 }
 
+// getTyped reads an object as its typed kind, or as unstructured for kinds outside the scheme; nil when absent,
+// including when the apiserver does not serve its kind.
 func (r *TinkerbellReconciler) getTyped(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
+	var typed client.Object
 	ro, err := r.Scheme().New(u.GroupVersionKind())
-	if err != nil {
+	switch {
+	case err == nil:
+		typed = ro.(client.Object)
+	case runtime.IsNotRegisteredError(err):
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(u.GroupVersionKind())
+		typed = live
+	default:
 		return nil, fmt.Errorf("kind %s is not in the scheme: %w", u.GroupVersionKind(), err)
 	}
-	typed := ro.(client.Object)
 	if err := r.Get(ctx, client.ObjectKeyFromObject(u), typed); err != nil {
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) || apimeta.IsNoMatchError(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("failed to get %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)

@@ -62,6 +62,9 @@ type TinkerbellReconciler struct {
 	// MigrationServiceAccount is the ServiceAccount migration Jobs run as, created in the Tinkerbell's namespace
 	// and bound to the kubetink-migration ClusterRole during an upgrade. Defaults to kubetink-migration.
 	MigrationServiceAccount string
+
+	// watches registers the watches on the generated kinds once the apiserver serves them (tinkerbell_manager.go).
+	watches *engineWatches
 }
 
 // scope carries what one reconciliation learns from step to step.
@@ -215,9 +218,12 @@ func (r *TinkerbellReconciler) outcome(obj *kubetinkv1alpha1.Tinkerbell, err err
 		conditions.MarkStalled(obj, se.reason, "%s", se.message)
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	case errors.As(err, &we):
+		// A Stalled condition from an earlier pass no longer holds: this one can progress.
+		conditions.Delete(obj, meta.StalledCondition)
 		conditions.MarkFalse(obj, meta.ReadyCondition, we.reason, "%s", we.message)
 		return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 	default:
+		conditions.Delete(obj, meta.StalledCondition)
 		conditions.MarkFalse(obj, meta.ReadyCondition, meta.ReconciliationFailedReason, "%s", err.Error())
 		return ctrl.Result{}, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -33,10 +34,12 @@ import (
 	"github.com/kubetink/kubetink/internal/metrics"
 )
 
-// finalize handles a Tinkerbell being deleted. With deletionPolicy Delete it deletes the HelmReleases first and
-// waits until helm-controller has uninstalled them, then the remaining generated objects; with Orphan it only
-// releases the objects (drops the owner references) so the garbage collector leaves them running. CRDs and
-// users' objects are never touched: the CRD Kustomization itself has deletionPolicy Orphan.
+// finalize handles a Tinkerbell being deleted. With deletionPolicy Delete it deletes the releases first (the
+// HelmReleases, or the Applications) and waits until helm-controller has uninstalled them, or Argo CD has deleted
+// the chart Application's resources (its resources finalizer), then the remaining generated objects; with Orphan
+// it only releases the objects (drops the owner references, and the Applications' resources finalizer) so the
+// garbage collector leaves them running and deleting them later uninstalls nothing. CRDs and users' objects are
+// never touched: the CRD Kustomization has deletionPolicy Orphan, the CRD Applications no resources finalizer.
 func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetinkv1alpha1.Tinkerbell) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 	entries := []kubetinkv1alpha1.ResourceRef{}
@@ -51,22 +54,22 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 			}
 		}
 	} else {
-		// HelmReleases first: the sources must outlive the uninstall.
+		// Releases first: the sources must outlive the uninstall.
 		ordered := slices.Clone(entries)
 		slices.SortStableFunc(ordered, func(a, b kubetinkv1alpha1.ResourceRef) int {
-			return boolRank(isHelmRelease(b)) - boolRank(isHelmRelease(a))
+			return boolRank(isRelease(b)) - boolRank(isRelease(a))
 		})
 		for _, ref := range ordered {
-			if !isHelmRelease(ref) && r.helmReleasesRemain(ctx, entries) {
-				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the Helm releases to be uninstalled")
+			if !isRelease(ref) && r.releasesRemain(ctx, entries) {
+				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 				return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 			}
 			if err := r.deleteOwned(ctx, obj, ref); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
-		if r.helmReleasesRemain(ctx, entries) {
-			conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the Helm releases to be uninstalled")
+		if r.releasesRemain(ctx, entries) {
+			conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 			return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 		}
 	}
@@ -93,6 +96,12 @@ func (r *TinkerbellReconciler) release(ctx context.Context, obj *kubetinkv1alpha
 	if err != nil || live == nil {
 		return err
 	}
+	if app, ok := live.(*unstructured.Unstructured); ok && isApplication(app) {
+		if !ownedBy(app, obj) {
+			return nil
+		}
+		return r.releaseApplication(ctx, app)
+	}
 	owners := live.GetOwnerReferences()
 	kept := slices.DeleteFunc(slices.Clone(owners), func(o metav1.OwnerReference) bool { return o.UID == obj.UID })
 	if len(kept) == len(owners) {
@@ -106,11 +115,12 @@ func (r *TinkerbellReconciler) release(ctx context.Context, obj *kubetinkv1alpha
 	return nil
 }
 
-// helmReleasesRemain reports whether any HelmRelease of the inventory still exists (helm-controller keeps it,
-// through its finalizer, until the release is uninstalled).
-func (r *TinkerbellReconciler) helmReleasesRemain(ctx context.Context, entries []kubetinkv1alpha1.ResourceRef) bool {
+// releasesRemain reports whether any HelmRelease or Application of the inventory still exists (helm-controller
+// keeps a HelmRelease, through its finalizer, until the release is uninstalled; Argo CD keeps the chart's
+// Application, through its resources finalizer, until its resources are deleted).
+func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, entries []kubetinkv1alpha1.ResourceRef) bool {
 	for _, ref := range entries {
-		if !isHelmRelease(ref) {
+		if !isRelease(ref) {
 			continue
 		}
 		u, err := inventory.Object(ref)
@@ -124,9 +134,11 @@ func (r *TinkerbellReconciler) helmReleasesRemain(ctx context.Context, entries [
 	return false
 }
 
-func isHelmRelease(ref kubetinkv1alpha1.ResourceRef) bool {
+// isRelease reports whether an inventory entry installs the services: a HelmRelease, or an Application. The
+// CRDs' Applications count too; they have no resources finalizer, so deleting them early deletes nothing else.
+func isRelease(ref kubetinkv1alpha1.ResourceRef) bool {
 	u, err := inventory.Object(ref)
-	return err == nil && u.GetKind() == "HelmRelease"
+	return err == nil && (u.GetKind() == "HelmRelease" || isApplication(u))
 }
 
 func boolRank(b bool) int {

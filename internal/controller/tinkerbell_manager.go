@@ -18,7 +18,9 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -26,16 +28,23 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 )
@@ -51,8 +60,9 @@ type TinkerbellReconcilerOptions struct {
 }
 
 // SetupWithManager registers the field indexes and the watches: the Tinkerbell itself (spec changes and reconcile
-// requests), the Flux objects it owns (their status drives readiness), Nodes (pod CIDRs feed trustedProxies),
-// Services (spec.publicIPFrom) and other Tinkerbells sharing a target namespace.
+// requests), the Flux objects it owns and the Argo CD Applications labelled as its own (their status drives
+// readiness; each kind once the apiserver serves it), its Jobs, Nodes (pod CIDRs feed trustedProxies), Services
+// (spec.publicIPFrom) and other Tinkerbells sharing a target namespace.
 func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts TinkerbellReconcilerOptions) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &kubetinkv1alpha1.Tinkerbell{}, indexTargetNamespace, func(o client.Object) []string {
@@ -74,13 +84,9 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		return err
 	}
 
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&kubetinkv1alpha1.Tinkerbell{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
-		Owns(&helmv2.HelmRelease{}).
-		Owns(&kustomizev1.Kustomization{}).
-		Owns(&sourcev1.OCIRepository{}).
-		Owns(&sourcev1.GitRepository{}).
 		Owns(&batchv1.Job{}).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsDerivingProxies),
 			builder.WithPredicates(podCIDRsChanged())).
@@ -90,7 +96,93 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 			builder.WithPredicates(createdOrDeleted())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter,
 			SkipNameValidation: &opts.SkipNameValidation}).
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	// The generated kinds are watched only once the apiserver serves them: a cluster may run one engine only.
+	r.watches = &engineWatches{controller: c, cache: mgr.GetCache(), mapper: mgr.GetRESTMapper(), scheme: mgr.GetScheme(),
+		registered: map[schema.GroupKind]bool{}}
+	for _, engine := range []kubetinkv1alpha1.Engine{kubetinkv1alpha1.EngineFlux, kubetinkv1alpha1.EngineArgoCD} {
+		if err := r.watches.ensure(engine); err != nil {
+			return err
+		}
+		if !r.watches.served(engine) {
+			ctrl.LoggerFrom(ctx).Info("the apiserver does not serve this engine's kinds yet; they are watched once a Tinkerbell uses it and they are served",
+				"engine", engine)
+		}
+	}
+	return nil
+}
+
+// engineWatches registers the watches on the objects Kubetink generates, per engine, once the apiserver serves
+// their kinds: at start-up, or later from a reconciliation (a controller accepts watches after it started). A
+// watch on a kind the apiserver does not serve would stop the manager when its informer fails to sync.
+type engineWatches struct {
+	controller controller.Controller
+	cache      cache.Cache
+	mapper     apimeta.RESTMapper
+	scheme     *runtime.Scheme
+
+	mu         sync.Mutex
+	registered map[schema.GroupKind]bool
+}
+
+// engineKinds are the kinds each engine generates.
+var engineKinds = map[kubetinkv1alpha1.Engine][]client.Object{
+	kubetinkv1alpha1.EngineFlux: {&helmv2.HelmRelease{}, &kustomizev1.Kustomization{}, &sourcev1.OCIRepository{}, &sourcev1.GitRepository{}},
+	kubetinkv1alpha1.EngineArgoCD: {func() client.Object {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(applicationGVK)
+		return u
+	}()},
+}
+
+// ensure watches the engine's kinds that are served and not watched yet. Flux objects carry the Tinkerbell as
+// controller owner; Applications (in another namespace) are mapped back through their labels.
+func (w *engineWatches) ensure(engine kubetinkv1alpha1.Engine) error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, obj := range engineKinds[engine] {
+		gvk, err := apiutil.GVKForObject(obj, w.scheme)
+		if err != nil {
+			return err
+		}
+		if w.registered[gvk.GroupKind()] {
+			continue
+		}
+		if _, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			continue // not served (yet)
+		}
+		h := handler.EnqueueRequestForOwner(w.scheme, w.mapper, &kubetinkv1alpha1.Tinkerbell{}, handler.OnlyControllerOwner())
+		if engine == kubetinkv1alpha1.EngineArgoCD {
+			h = handler.EnqueueRequestsFromMapFunc(tinkerbellForLabels)
+		}
+		if err := w.controller.Watch(source.Kind(w.cache, obj.DeepCopyObject().(client.Object), h)); err != nil {
+			return fmt.Errorf("failed to watch %s: %w", gvk.Kind, err)
+		}
+		w.registered[gvk.GroupKind()] = true
+	}
+	return nil
+}
+
+// served reports whether every kind of the engine is watched, which ensure does once the apiserver serves it.
+func (w *engineWatches) served(engine kubetinkv1alpha1.Engine) bool {
+	if w == nil {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, obj := range engineKinds[engine] {
+		gvk, err := apiutil.GVKForObject(obj, w.scheme)
+		if err != nil || !w.registered[gvk.GroupKind()] {
+			return false
+		}
+	}
+	return true
 }
 
 func requests(list *kubetinkv1alpha1.TinkerbellList, keep func(*kubetinkv1alpha1.Tinkerbell) bool) []reconcile.Request {

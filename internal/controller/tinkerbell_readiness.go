@@ -51,7 +51,7 @@ func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) err
 			c.Message = "not created yet"
 		default:
 			var isStalled bool
-			c.Ready, isStalled, c.Message = readiness(live)
+			c.Ready, isStalled, c.Message = objectReadiness(live)
 			if isStalled && stalledOn == nil {
 				stalledOn = &c
 			}
@@ -65,6 +65,11 @@ func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) err
 	if stalledOn != nil {
 		msg := fmt.Sprintf("%s/%s is stalled: %s", stalledOn.Kind, stalledOn.Name, stalledOn.Message)
 		conditions.MarkFalse(s.obj, kubetinkv1alpha1.ComponentsReadyCondition, kubetinkv1alpha1.DependencyStalledReason, "%s", msg)
+		if stalledOn.Kind == render.ApplicationKind {
+			// Argo CD does not retry a failed sync of the same spec on its own.
+			return stalled(kubetinkv1alpha1.DependencyStalledReason,
+				"%s; fix the cause, then sync the Application again (argocd app sync %s/%s)", msg, stalledOn.Namespace, stalledOn.Name)
+		}
 		return stalled(kubetinkv1alpha1.DependencyStalledReason,
 			"%s; fix the cause, then request a reconciliation (annotate the Tinkerbell with reconcile.fluxcd.io/requestedAt and reconcile.fluxcd.io/resetAt)", msg)
 	}

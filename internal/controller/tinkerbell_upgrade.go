@@ -241,16 +241,27 @@ func (r *TinkerbellReconciler) preflight(ctx context.Context) ([]string, error) 
 	return out, nil
 }
 
-// suspendRunningReleases re-applies the HelmReleases of the installed version with spec.suspend set. Applying the
-// new version later drops the field, which resumes them.
+// suspendRunningReleases re-applies the HelmReleases of the installed version with spec.suspend set, or the
+// chart's Application without automated sync (pauseApplication), rendered for the engine that installed it (the
+// inventory's, which differs from spec.engine while an engine switch waits for this upgrade). Applying the new
+// version later drops the field, or restores automated sync, which resumes them.
 func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *scope) error {
 	old := s.obj.DeepCopy()
 	old.Spec.Version = s.upgrade.from
+	if engine := inventoryEngine(s.obj.Status.Inventory); engine != "" {
+		old.Spec.Engine = engine
+	}
 	res, err := render.Render(old, s.facts)
 	if err != nil {
 		return stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot render the installed version %s to suspend it: %s", s.upgrade.from, err)
 	}
 	for _, u := range res.Objects {
+		if isApplication(u) && u.GetLabels()[render.LabelComponent] == componentRelease {
+			if err := r.pauseApplication(ctx, s, u); err != nil {
+				return err
+			}
+			continue
+		}
 		if u.GetKind() != "HelmRelease" {
 			continue
 		}
@@ -275,7 +286,7 @@ func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *sc
 	current := inventory.New(s.result.Objects...)
 	gone := true
 	for _, ref := range inventory.Diff(s.obj.Status.Inventory, current) {
-		if !isHelmRelease(ref) {
+		if !isRelease(ref) {
 			continue
 		}
 		u, err := inventory.Object(ref)
@@ -291,6 +302,9 @@ func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *sc
 		}
 		gone = false
 		if live.GetDeletionTimestamp().IsZero() {
+			if err := r.resumeBeforeUninstall(ctx, live); err != nil {
+				return false, err
+			}
 			if err := r.deleteOwned(ctx, s.obj, ref); err != nil {
 				return false, err
 			}
