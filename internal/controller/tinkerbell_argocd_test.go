@@ -24,6 +24,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
@@ -48,8 +49,12 @@ func onArgoCD(argoNS string) func(*kubetinkv1alpha1.Tinkerbell) {
 
 // setArgoStatus writes an Application's status as Argo CD does, for the spec it carries now.
 func setArgoStatus(g Gomega, u *unstructured.Unstructured, st argoStatus) {
+	setArgoStatusWith(k8sClient, g, u, st)
+}
+
+func setArgoStatusWith(c client.Client, g Gomega, u *unstructured.Unstructured, st argoStatus) {
 	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		obj := live(g, u)
+		obj := liveWith(c, g, u)
 		g.Expect(obj).NotTo(BeNil(), "Application %s does not exist", u.GetName())
 		withStatus := withArgoStatus(obj, st)
 		obj.Object["status"] = withStatus.Object["status"]
@@ -58,21 +63,37 @@ func setArgoStatus(g Gomega, u *unstructured.Unstructured, st argoStatus) {
 		} else {
 			delete(obj.Object, "operation")
 		}
-		return k8sClient.Update(context.Background(), obj)
+		return c.Update(context.Background(), obj)
 	})).To(Succeed())
+}
+
+// liveWith fetches an object through a client as unstructured; nil when it does not exist.
+func liveWith(c client.Client, g Gomega, u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{}
+	out.SetGroupVersionKind(u.GroupVersionKind())
+	err := c.Get(context.Background(), key(u), out)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	g.Expect(err).NotTo(HaveOccurred())
+	return out
 }
 
 // markAppHealthy waits until an Application carries the rendered spec, then reports it Healthy and Synced.
 func markAppHealthy(g *WithT, u *unstructured.Unstructured) {
+	markAppHealthyWith(k8sClient, g, u)
+}
+
+func markAppHealthyWith(c client.Client, g *WithT, u *unstructured.Unstructured) {
 	g.Eventually(func(g Gomega) {
-		obj := live(g, u)
+		obj := liveWith(c, g, u)
 		g.Expect(obj).NotTo(BeNil(), "Application %s not created", u.GetName())
 		want, _, _ := unstructured.NestedFieldCopy(u.Object, "spec")
 		got, _, _ := unstructured.NestedFieldCopy(obj.Object, "spec")
 		g.Expect(isSubset(normalize(want), normalize(got))).To(BeTrue(), "Application %s does not carry the rendered spec yet", u.GetName())
 	}, timeout, interval).Should(Succeed())
 	rev, _, _ := unstructured.NestedString(u.Object, "spec", "source", "targetRevision")
-	setArgoStatus(g, u, argoStatus{health: "Healthy", sync: "Synced", revision: rev, phase: "Succeeded"})
+	setArgoStatusWith(c, g, u, argoStatus{health: "Healthy", sync: "Synced", revision: rev, phase: "Succeeded"})
 }
 
 // driveArgoToReady plays Argo CD: the CRDs' Applications first, then the chart's, which Kubetink holds back

@@ -1,0 +1,157 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/testutil"
+	"github.com/kubetink/kubetink/internal/values"
+)
+
+// engineEnv is a control plane of its own with only some engines' CRDs, and a manager running against it.
+// Its dependency requeue is an hour: whatever happens within a test comes from a watch.
+type engineEnv struct {
+	env *testutil.Environment
+	c   client.Client
+}
+
+func startEngineEnv(t *testing.T, g *WithT, opts testutil.Options) *engineEnv {
+	t.Helper()
+	env, err := testutil.Start(opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = env.Stop() })
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Client.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	r := &TinkerbellReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ControllerName: "kubetink",
+		DependencyRequeueInterval: time.Hour, MigrationImage: "ghcr.io/kubetink/kubetink:test",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.Expect(r.SetupWithManager(ctx, mgr, TinkerbellReconcilerOptions{MaxConcurrentReconciles: 2, SkipNameValidation: true})).To(Succeed())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		g.Expect(<-done).To(Succeed(), "the manager stopped with an error")
+	})
+	g.Expect(mgr.GetCache().WaitForCacheSync(ctx)).To(BeTrue(), "the manager's caches did not sync")
+	return &engineEnv{env: env, c: env.Client}
+}
+
+func (e *engineEnv) namespace(g *WithT) string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "tb-"}}
+	g.Expect(e.c.Create(context.Background(), ns)).To(Succeed())
+	return ns.Name
+}
+
+func (e *engineEnv) waitReason(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, condType, reason, msg string) {
+	g.Eventually(func(g Gomega) {
+		got := &kubetinkv1alpha1.Tinkerbell{}
+		g.Expect(e.c.Get(context.Background(), key(tb), got)).To(Succeed())
+		g.Expect(conditionOf(got, condType)).To(And(HaveField("Reason", reason), HaveField("Message", ContainSubstring(msg))))
+	}, timeout, interval).Should(Succeed())
+}
+
+// installArgoCDCRD installs the Application CRD into a running control plane and waits until it is served.
+func (e *engineEnv) installArgoCDCRD(g *WithT) {
+	data, err := os.ReadFile(filepath.Join("testdata", "argocd", "applications.argoproj.io.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	g.Expect(yaml.Unmarshal(data, crd)).To(Succeed())
+	g.Expect(e.c.Create(context.Background(), crd)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(applicationGVK.GroupVersion().WithKind("ApplicationList"))
+		g.Expect(e.c.List(context.Background(), list)).To(Succeed())
+	}, timeout, interval).Should(Succeed())
+}
+
+// driveArgoToReady plays Argo CD in the environment; only the watch on Applications brings the reconciler back.
+func (e *engineEnv) driveArgoToReady(g *WithT, tb *kubetinkv1alpha1.Tinkerbell) {
+	res := expectedObjects(g, tb, values.Facts{})
+	for _, u := range res.Objects {
+		markAppHealthyWith(e.c, g, u)
+	}
+	e.waitReason(g, tb, meta.ReadyCondition, meta.ReconciliationSucceededReason, "is ready")
+}
+
+// A cluster with Flux only: the manager starts and installs with Flux; an ArgoCD Tinkerbell waits for Argo CD,
+// and once its Application CRD is installed, the Applications are created and watched without a restart.
+func TestTinkerbellReconciler_FluxOnlyCluster(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	e := startEngineEnv(t, g, testutil.Options{FluxCRDs: true, CRDDirs: []string{filepath.Join("testdata", "crds")}})
+
+	ns := e.namespace(g)
+	flux := newTinkerbell(ns, "flux")
+	g.Expect(e.c.Create(context.Background(), flux)).To(Succeed())
+	hr := byKind(expectedObjects(g, flux, values.Facts{}), "HelmRelease")
+	g.Eventually(func(g Gomega) {
+		g.Expect(liveWith(e.c, g, byKind(expectedObjects(g, flux, values.Facts{}), "Kustomization"))).NotTo(BeNil())
+	}, timeout, interval).Should(Succeed())
+	g.Expect(liveWith(e.c, g, hr)).To(BeNil(), "the HelmRelease waits for the CRDs")
+
+	argoNS := e.namespace(g)
+	argo := newTinkerbell(ns, "argo", onArgoCD(argoNS))
+	g.Expect(e.c.Create(context.Background(), argo)).To(Succeed())
+	e.waitReason(g, argo, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "Argo CD is not installed")
+
+	e.installArgoCDCRD(g)
+	// A spec change brings the waiting Tinkerbell back (its requeue is an hour away).
+	g.Expect(e.c.Get(context.Background(), key(argo), argo)).To(Succeed())
+	argo.Spec.Interval = &metav1.Duration{Duration: 5 * time.Minute}
+	g.Expect(e.c.Update(context.Background(), argo)).To(Succeed())
+	e.driveArgoToReady(g, argo)
+}
+
+// A cluster with Argo CD only: the manager starts without the Flux CRDs and installs with Argo CD; a Flux
+// Tinkerbell says what is missing.
+func TestTinkerbellReconciler_ArgoCDOnlyCluster(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	e := startEngineEnv(t, g, testutil.Options{CRDDirs: []string{filepath.Join("testdata", "crds"), filepath.Join("testdata", "argocd")}})
+
+	ns, argoNS := e.namespace(g), e.namespace(g)
+	argo := newTinkerbell(ns, "argo", onArgoCD(argoNS))
+	g.Expect(e.c.Create(context.Background(), argo)).To(Succeed())
+	e.driveArgoToReady(g, argo)
+	got := &kubetinkv1alpha1.Tinkerbell{}
+	g.Expect(e.c.Get(context.Background(), key(argo), got)).To(Succeed())
+	g.Expect(got.Status.Components).To(HaveEach(HaveField("Kind", render.ApplicationKind)))
+
+	flux := newTinkerbell(ns, "flux")
+	g.Expect(e.c.Create(context.Background(), flux)).To(Succeed())
+	e.waitReason(g, flux, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "does not serve OCIRepository.source.toolkit.fluxcd.io")
+}
