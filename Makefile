@@ -77,3 +77,20 @@ build: ## Build bin/kubetink (static, version-stamped; the Dockerfile uses the s
 .PHONY: run
 run: build ## Run the manager against the current kubeconfig.
 	bin/kubetink manager
+
+##@ End to end
+
+# The control plane and the real Flux controllers (built once from Go modules, cached in TESTENV_DIR).
+E2E_ENV = KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" FLUX_DIR="$$(hack/testenv.sh flux)" KUBETINK="$(CURDIR)/bin/kubetink"
+E2E_WORK_DIR ?= $(CURDIR)/bin/e2e
+E2E_TEST_ARGS ?=
+DEMO_ARGS ?=
+
+.PHONY: test-e2e
+test-e2e: build ## Prove the GitOps loop end to end: real Flux controllers, local registry and Git server, kubetink as a process.
+	$(E2E_ENV) E2E_WORK_DIR="$(E2E_WORK_DIR)" go test -tags e2e -count=1 -timeout 20m -v ./test/e2e/... $(E2E_TEST_ARGS)
+
+.PHONY: demo
+demo: build ## Run the local GitOps stack with examples/ in a local Git repository; Ctrl-C stops it.
+	go build -o bin/kubetink-demo ./test/e2e/cmd/demo
+	$(E2E_ENV) exec bin/kubetink-demo $(DEMO_ARGS)

@@ -103,6 +103,12 @@ func (s *gitServer) newRepo(name, workRoot string) (*Repo, error) {
 	if _, err := gitOutput(r.Dir, "remote", "add", "origin", bare); err != nil {
 		return nil, err
 	}
+	// A committer identity in the clone, so a user can commit and push there by hand (make demo).
+	for _, kv := range [][2]string{{"user.name", "Kubetink demo"}, {"user.email", "demo@kubetink.invalid"}} {
+		if _, err := gitOutput(r.Dir, "config", kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -149,7 +155,7 @@ func (r *Repo) Commit(message string) (string, error) {
 	if _, err := gitOutput(r.Dir, "commit", "-q", "--allow-empty", "-m", message); err != nil {
 		return "", err
 	}
-	if _, err := gitOutput(r.Dir, "push", "-q", "origin", "HEAD:main"); err != nil {
+	if _, err := gitOutput(r.Dir, "push", "-q", "--set-upstream", "origin", "HEAD:main"); err != nil {
 		return "", err
 	}
 	sha, err := gitOutput(r.Dir, "rev-parse", "HEAD")
