@@ -35,12 +35,14 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/testutil"
@@ -55,6 +57,7 @@ var fluxKinds = []schema.GroupVersionResource{
 }
 
 func BenchmarkScale(b *testing.B) {
+	ctrl.SetLogger(logr.Discard()) // envtest logs through controller-runtime; the operator's own log is its process's
 	bin := buildKubetink(b)
 	for _, sites := range []int{50, 100, 200} {
 		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
