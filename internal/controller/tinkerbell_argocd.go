@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strings"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -348,12 +347,6 @@ func ownedByAnother(live *unstructured.Unstructured, obj *kubetinkv1alpha1.Tinke
 		return ""
 	}
 	return ns + "/" + name
-}
-
-// applicationsServed reports whether the apiserver serves Argo CD Applications.
-func applicationsServed(mapper apimeta.RESTMapper) bool {
-	_, err := mapper.RESTMapping(applicationGVK.GroupKind(), applicationGVK.Version)
-	return err == nil
 }
 
 // tinkerbellForLabels maps an object to the Tinkerbell named by its kubetink.io labels: Applications cannot

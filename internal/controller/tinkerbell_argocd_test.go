@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -480,4 +482,76 @@ func TestTinkerbellReconciler_ArgoCDApplicationOfAnotherTinkerbell(t *testing.T)
 	create(t, g, tb)
 	waitReason(g, tb, meta.StalledCondition, kubetinkv1alpha1.RenderFailedReason, "already belongs to Tinkerbell elsewhere/site")
 	g.Expect(live(g, theirs).GetLabels()).To(HaveKeyWithValue(render.LabelNamespace, "elsewhere"))
+}
+
+// The legacy stack chart is replaced, not upgraded, under Argo CD too: its Application is deleted with the
+// resources finalizer (Argo CD uninstalls the legacy release), and the unified chart's comes once it is gone.
+func TestTinkerbellReconciler_ArgoCDLegacyReinstall(t *testing.T) {
+	g := NewWithT(t)
+	ns, argoNS := newNamespace(t), newNamespace(t)
+	tb := newTinkerbell(ns, "site", onArgoCD(argoNS), atVersion("0.6.2"))
+	create(t, g, tb)
+	legacy := expectedObjects(g, tb, values.Facts{})
+	driveArgoToReady(g, tb, legacy)
+	legacyApp := chartApp(legacy)
+	g.Expect(legacyApp.GetName()).To(Equal(ns + "-site-stack"))
+
+	editTinkerbell(g, tb, atVersion("v0.19.0"))
+	pre := waitJob(g, ns, jobName(tb, "v0.19.0", migration.PreUpgrade))
+	g.Expect(automatedSync(g, legacyApp)).To(BeFalse(), "the legacy release is paused while the pre-upgrade migrations run")
+	finishJob(g, pre, true)
+
+	// The legacy Application is deleted with its resources finalizer: Argo CD uninstalls the stack release.
+	g.Eventually(func(g Gomega) {
+		app := live(g, legacyApp)
+		g.Expect(app).NotTo(BeNil())
+		g.Expect(app.GetDeletionTimestamp()).NotTo(BeNil())
+		g.Expect(app.GetFinalizers()).To(ConsistOf(render.ArgoCDResourcesFinalizer))
+	}, timeout, interval).Should(Succeed())
+	newRes := expectedObjects(g, atVersionCopy(tb, "v0.19.0"), values.Facts{})
+	g.Consistently(func(g Gomega) { g.Expect(live(g, chartApp(newRes))).To(BeNil()) }, time.Second, interval).Should(Succeed())
+	removeFinalizer(g, legacyApp, render.ArgoCDResourcesFinalizer)
+
+	for _, u := range newRes.Objects {
+		markAppHealthy(g, u)
+	}
+	if (&upgrade{steps: mustPlan(g, "0.6.2", "v0.19.0")}).has(migration.PostUpgrade) {
+		finishJob(g, waitJob(g, ns, jobName(tb, "v0.19.0", migration.PostUpgrade)), true)
+	}
+	got := waitReady(g, tb)
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.19.0"))
+	for _, u := range legacy.Objects {
+		g.Expect(live(g, u)).To(BeNil(), "legacy Application %s is still there", u.GetName())
+	}
+	g.Expect(got.Status.Inventory.Entries).To(HaveLen(len(newRes.Objects)))
+	crdsPresent(g)
+}
+
+// Under Argo CD too, a pass that finds everything as it should be sends no write request.
+func TestTinkerbellReconciler_ArgoCDNoOpReconcileMakesZeroWrites(t *testing.T) {
+	g := NewWithT(t)
+	ns, argoNS := newNamespace(t), newNamespace(t)
+	tb := newTinkerbell(ns, "site", onArgoCD(argoNS))
+	create(t, g, tb)
+	driveArgoToReady(g, tb, expectedObjects(g, tb, values.Facts{}))
+
+	own := &atomic.Int64{}
+	r := &TinkerbellReconciler{
+		Client:                    &countingClient{Client: mgrClient, writes: own},
+		APIReader:                 testReconciler.APIReader,
+		ControllerName:            "kubetink",
+		DependencyRequeueInterval: testReconciler.DependencyRequeueInterval,
+	}
+	req := ctrl.Request{NamespacedName: key(tb)}
+	g.Eventually(func() int64 {
+		own.Store(0)
+		_, err := r.Reconcile(context.Background(), req)
+		g.Expect(err).NotTo(HaveOccurred())
+		return own.Load()
+	}, timeout, interval).Should(BeZero())
+	for range 5 {
+		_, err := r.Reconcile(context.Background(), req)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(own.Load()).To(BeZero(), "a no-op reconcile must not write")
 }
