@@ -75,17 +75,17 @@ type gitops struct {
 // state the previous one left.
 func TestTinkerbellGitOps(t *testing.T) {
 	t.Parallel()
-	RegisterTestingT(t)
+	g := NewWithT(t)
 	env := startEnv(t)
 	s := &gitops{env: env}
 	mirrors, err := env.CreateCRDMirrors()
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	s.crdMirror = mirrors[localenv.TinkerbellMirror]
 	s.fleet, err = env.NewRepo("fleet")
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	// Two Nodes, as kubelets would register them; no kubelet runs here.
-	Expect(env.CreateNode(context.Background(), "node-a", "10.244.0.0/24")).To(Succeed())
-	Expect(env.CreateNode(context.Background(), "node-b", "10.244.1.0/24")).To(Succeed())
+	g.Expect(env.CreateNode(context.Background(), "node-a", "10.244.0.0/24")).To(Succeed())
+	g.Expect(env.CreateNode(context.Background(), "node-b", "10.244.1.0/24")).To(Succeed())
 
 	for _, sc := range []struct {
 		name string
@@ -106,19 +106,20 @@ func TestTinkerbellGitOps(t *testing.T) {
 // (as "flux reconcile source git fleet" or a webhook Receiver would). It returns the time of the push.
 func (s *gitops) commit(t *testing.T, message string, files map[string][]byte) time.Time {
 	t.Helper()
+	g := NewWithT(t)
 	for path, data := range files {
 		if data == nil {
-			Expect(s.fleet.Remove(path)).To(Succeed())
+			g.Expect(s.fleet.Remove(path)).To(Succeed())
 			continue
 		}
-		Expect(s.fleet.WriteFile(path, data)).To(Succeed())
+		g.Expect(s.fleet.WriteFile(path, data)).To(Succeed())
 	}
 	sha, err := s.fleet.Commit(message)
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	pushed := time.Now()
 	t.Logf("git commit %.7s %q pushed to %s", sha, message, s.fleet.URL)
 	if s.synced {
-		Expect(s.env.RequestReconcile(context.Background(), "gitrepository", ns, "fleet")).To(Succeed())
+		g.Expect(s.env.RequestReconcile(context.Background(), "gitrepository", ns, "fleet")).To(Succeed())
 	}
 	return pushed
 }
@@ -160,14 +161,14 @@ func (s *gitops) deployment(g Gomega) *appsv1.Deployment {
 // install: the Tinkerbell comes from Git, Kubetink generates the Flux objects, Flux installs the CRDs and the
 // chart, and the values Kubetink generated (the public IP, the trusted proxies from the Nodes) reach the workload.
 func (s *gitops) install(t *testing.T) {
-	RegisterTestingT(t)
+	g := NewWithT(t)
 	ctx := context.Background()
 	pushed := s.commit(t, "Install Tinkerbell v0.19.0", map[string][]byte{
 		"clusters/e2e/kustomization.yaml": kustomization("tinkerbell.yaml"),
 		"clusters/e2e/tinkerbell.yaml":    tinkerbellYAML(t, s.env, s.crdMirror, "v0.19.0"),
 	})
 	// The sync objects, as "flux bootstrap" creates them; the Kustomization waits for the Tinkerbell's health.
-	Expect(s.env.CreateSync(ctx, localenv.SyncOptions{
+	g.Expect(s.env.CreateSync(ctx, localenv.SyncOptions{
 		Name: "fleet", Repo: s.fleet, Path: "./clusters/e2e", Interval: time.Minute, Wait: true, Timeout: 2 * time.Minute,
 		HealthChecks: []kustomize.CustomHealthCheck{localenv.TinkerbellHealthCheck},
 	})).To(Succeed())
@@ -200,23 +201,23 @@ func (s *gitops) install(t *testing.T) {
 	show(t, s.env)
 
 	// The values reached the workload.
-	d := s.deployment(Default)
+	d := s.deployment(g)
 	env := containerEnv(d, "tinkerbell")
-	Expect(env).To(HaveKeyWithValue("TINKERBELL_PUBLIC_IPV4", publicIP))
-	Expect(strings.Split(env["TINKERBELL_TRUSTED_PROXIES"], ",")).To(ConsistOf("10.244.0.0/24", "10.244.1.0/24"))
-	Expect(env).To(HaveKeyWithValue("TINKERBELL_IPXE_HTTP_SCRIPT_OSIE_URL", "http://192.168.2.112:7173"))
-	Expect(env).To(HaveKeyWithValue("TINKERBELL_ENABLE_CRD_MIGRATIONS", "false"), "Kubetink manages the CRDs")
-	Expect(containerImage(d, "tinkerbell")).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.19.0"))
+	g.Expect(env).To(HaveKeyWithValue("TINKERBELL_PUBLIC_IPV4", publicIP))
+	g.Expect(strings.Split(env["TINKERBELL_TRUSTED_PROXIES"], ",")).To(ConsistOf("10.244.0.0/24", "10.244.1.0/24"))
+	g.Expect(env).To(HaveKeyWithValue("TINKERBELL_IPXE_HTTP_SCRIPT_OSIE_URL", "http://192.168.2.112:7173"))
+	g.Expect(env).To(HaveKeyWithValue("TINKERBELL_ENABLE_CRD_MIGRATIONS", "false"), "Kubetink manages the CRDs")
+	g.Expect(containerImage(d, "tinkerbell")).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.19.0"))
 	t.Logf("Deployment %s/tinkerbell: image %s, TINKERBELL_PUBLIC_IPV4=%s TINKERBELL_TRUSTED_PROXIES=%s",
 		target, containerImage(d, "tinkerbell"), env["TINKERBELL_PUBLIC_IPV4"], env["TINKERBELL_TRUSTED_PROXIES"])
 	for _, crd := range []string{"hardware.tinkerbell.org", "templates.tinkerbell.org", "workflows.tinkerbell.org", "machines.bmc.tinkerbell.org"} {
 		c := &apiextensionsv1.CustomResourceDefinition{}
-		Expect(s.env.Client.Get(ctx, client.ObjectKey{Name: crd}, c)).To(Succeed())
-		Expect(c.Labels).To(HaveKeyWithValue("kustomize.toolkit.fluxcd.io/name", "tinkerbell-crds"))
+		g.Expect(s.env.Client.Get(ctx, client.ObjectKey{Name: crd}, c)).To(Succeed())
+		g.Expect(c.Labels).To(HaveKeyWithValue("kustomize.toolkit.fluxcd.io/name", "tinkerbell-crds"))
 	}
 
 	// The trusted proxies follow the Nodes: a third Node reaches the workload through a Helm upgrade.
-	Expect(s.env.CreateNode(ctx, "node-c", "10.244.2.0/24")).To(Succeed())
+	g.Expect(s.env.CreateNode(ctx, "node-c", "10.244.2.0/24")).To(Succeed())
 	eventually(t, "a new Node's pod CIDR reached the workload", func(g Gomega) {
 		env := containerEnv(s.deployment(g), "tinkerbell")
 		g.Expect(strings.Split(env["TINKERBELL_TRUSTED_PROXIES"], ",")).To(ConsistOf("10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"))
@@ -227,7 +228,7 @@ func (s *gitops) install(t *testing.T) {
 // upgrade: a commit bumps the version; the preflight holds the upgrade while a Workflow runs, then the
 // pre-upgrade Job, the new release and the post-upgrade Job run, and the upstream-shaped objects are migrated.
 func (s *gitops) upgrade(t *testing.T) {
-	RegisterTestingT(t)
+	g := NewWithT(t)
 	ctx := context.Background()
 	kubectl(t, s.env, "apply", "--server-side", "-f", filepath.Join(repoRoot, "test", "e2e", "testdata", "objects", "v0.19.0.yaml"))
 	setWorkflowStatus(t, s.env, "wf-done", workflowStatus("SUCCESS"))
@@ -245,12 +246,12 @@ func (s *gitops) upgrade(t *testing.T) {
 		g.Expect(c.Reason).To(Equal(kubetinkv1alpha1.UpgradeBlockedReason))
 		g.Expect(c.Message).To(ContainSubstring("Workflow tinkerbell/wf-running"))
 	})
-	t.Logf("Migrated: %s", apimeta.FindStatusCondition(s.tinkerbell(Default).Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
+	t.Logf("Migrated: %s", apimeta.FindStatusCondition(s.tinkerbell(g).Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
 	show(t, s.env)
-	Expect(containerImage(s.deployment(Default), "tinkerbell")).To(HaveSuffix(":v0.19.0"), "v0.19.0 keeps running while the upgrade waits")
+	g.Expect(containerImage(s.deployment(g), "tinkerbell")).To(HaveSuffix(":v0.19.0"), "v0.19.0 keeps running while the upgrade waits")
 	jobs := &batchv1.JobList{}
-	Expect(s.env.Client.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
-	Expect(jobs.Items).To(BeEmpty(), "no migration runs while the upgrade waits")
+	g.Expect(s.env.Client.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
+	g.Expect(jobs.Items).To(BeEmpty(), "no migration runs while the upgrade waits")
 
 	// The machine finishes its Workflow.
 	setWorkflowStatus(t, s.env, "wf-running", workflowStatus("SUCCESS"))
@@ -283,35 +284,34 @@ func (s *gitops) upgrade(t *testing.T) {
 	for _, m := range tb.Status.Migrations {
 		migrations = append(migrations, m.Name)
 	}
-	Expect(migrations).To(ConsistOf("template-rendering-capture", "template-rendering-convert", "tinkerbell-ports-v0.23.0"))
+	g.Expect(migrations).To(ConsistOf("template-rendering-capture", "template-rendering-convert", "tinkerbell-ports-v0.23.0"))
 
 	// The objects as v0.25.0 reads them.
-	g := NewWithT(t)
 	wf := object(g, s.env, workflowGVK, target, "wf-done")
-	Expect(wf).NotTo(BeNil())
+	g.Expect(wf).NotTo(BeNil())
 	rendering, _, _ := unstructured.NestedString(wf.Object, "status", "templateRendering")
-	Expect(rendering).To(Equal("successful"))
+	g.Expect(rendering).To(Equal("successful"))
 	_, found, _ := unstructured.NestedString(wf.Object, "status", "templateRending")
-	Expect(found).To(BeFalse(), "the v0.25.0 Workflow CRD has no templateRending")
+	g.Expect(found).To(BeFalse(), "the v0.25.0 Workflow CRD has no templateRending")
 	tpl := object(g, s.env, templateGVK, target, "ubuntu")
 	data, _, _ := unstructured.NestedString(tpl.Object, "spec", "data")
-	Expect(data).To(ContainSubstring("http://192.168.2.111:7080/2009-04-04/meta-data/instance-id"), "Tootles moved to 7080")
-	Expect(data).To(ContainSubstring("http://192.168.2.111:7173/jammy"), "the artifacts port does not move")
-	Expect(data).To(ContainSubstring("http://10.1.1.1:7171/x"), "other hosts are left alone")
+	g.Expect(data).To(ContainSubstring("http://192.168.2.111:7080/2009-04-04/meta-data/instance-id"), "Tootles moved to 7080")
+	g.Expect(data).To(ContainSubstring("http://192.168.2.111:7173/jammy"), "the artifacts port does not move")
+	g.Expect(data).To(ContainSubstring("http://10.1.1.1:7171/x"), "other hosts are left alone")
 	hw := object(g, s.env, hardwareGVK, target, "machine1")
 	userData, _, _ := unstructured.NestedString(hw.Object, "spec", "userData")
-	Expect(userData).To(ContainSubstring(`"http://192.168.2.111:7080", "http://10.1.1.1:7172"`))
+	g.Expect(userData).To(ContainSubstring(`"http://192.168.2.111:7080", "http://10.1.1.1:7172"`))
 	t.Logf("after the upgrade: Workflow wf-done status.templateRendering=%q; Template and Hardware URLs on %s moved to :7080",
 		"successful", publicIP)
 	backups := &corev1.ConfigMapList{}
-	Expect(s.env.Client.List(ctx, backups, client.InNamespace(ns), client.HasLabels{"kubetink.io/migration"})).To(Succeed())
-	Expect(backups.Items).NotTo(BeEmpty(), "every changed object is backed up")
+	g.Expect(s.env.Client.List(ctx, backups, client.InNamespace(ns), client.HasLabels{"kubetink.io/migration"})).To(Succeed())
+	g.Expect(backups.Items).NotTo(BeEmpty(), "every changed object is backed up")
 }
 
 // remove: a commit removes the Tinkerbell; the Kustomization prunes it, Kubetink deletes what it generated and
 // helm-controller uninstalls the release; the CRDs and the user's objects stay.
 func (s *gitops) remove(t *testing.T) {
-	RegisterTestingT(t)
+	g := NewWithT(t)
 	ctx := context.Background()
 	pushed := s.commit(t, "Remove Tinkerbell", map[string][]byte{
 		"clusters/e2e/kustomization.yaml": kustomization(),
@@ -338,13 +338,12 @@ func (s *gitops) remove(t *testing.T) {
 	})
 	t.Logf("FIGURE commit -> release uninstalled: %s", time.Since(pushed).Round(100*time.Millisecond))
 	show(t, s.env)
-	g := NewWithT(t)
 	for _, crd := range []string{"hardware.tinkerbell.org", "templates.tinkerbell.org", "workflows.tinkerbell.org", "machines.bmc.tinkerbell.org"} {
-		Expect(s.env.Client.Get(ctx, client.ObjectKey{Name: crd}, &apiextensionsv1.CustomResourceDefinition{})).To(Succeed(), "CRD %s is kept", crd)
+		g.Expect(s.env.Client.Get(ctx, client.ObjectKey{Name: crd}, &apiextensionsv1.CustomResourceDefinition{})).To(Succeed(), "CRD %s is kept", crd)
 	}
-	Expect(object(g, s.env, hardwareGVK, target, "machine1")).NotTo(BeNil(), "Hardware is kept")
-	Expect(object(g, s.env, templateGVK, target, "ubuntu")).NotTo(BeNil(), "Template is kept")
-	Expect(object(g, s.env, workflowGVK, target, "wf-done")).NotTo(BeNil(), "Workflow is kept")
+	g.Expect(object(g, s.env, hardwareGVK, target, "machine1")).NotTo(BeNil(), "Hardware is kept")
+	g.Expect(object(g, s.env, templateGVK, target, "ubuntu")).NotTo(BeNil(), "Template is kept")
+	g.Expect(object(g, s.env, workflowGVK, target, "wf-done")).NotTo(BeNil(), "Workflow is kept")
 	t.Logf("$ kubectl get crd -l kustomize.toolkit.fluxcd.io/name=tinkerbell-crds\n%s",
 		kubectl(t, s.env, "get", "crd", "-l", "kustomize.toolkit.fluxcd.io/name=tinkerbell-crds"))
 	t.Logf("$ kubectl get hardware,templates,workflows -n %s\n%s", target, kubectl(t, s.env, "get", "hardware,templates,workflows", "-n", target))
@@ -353,7 +352,7 @@ func (s *gitops) remove(t *testing.T) {
 // badSpecThenFix: a Tinkerbell with a version Kubetink does not know is committed; it is Stalled with a message
 // a user can act on, nothing is generated, and the fixing commit recovers.
 func (s *gitops) badSpecThenFix(t *testing.T) {
-	RegisterTestingT(t)
+	g := NewWithT(t)
 	ctx := context.Background()
 	s.commit(t, "Install Tinkerbell v0.26.0", map[string][]byte{
 		"clusters/e2e/kustomization.yaml": kustomization("tinkerbell.yaml"),
@@ -382,7 +381,7 @@ func (s *gitops) badSpecThenFix(t *testing.T) {
 	})
 	show(t, s.env)
 	err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tinkerbell"}, &helmv2.HelmRelease{})
-	Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nothing is generated for a version Kubetink does not know")
+	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nothing is generated for a version Kubetink does not know")
 
 	pushed := s.commit(t, "Fix the Tinkerbell version: v0.25.0", map[string][]byte{
 		"clusters/e2e/tinkerbell.yaml": tinkerbellYAML(t, s.env, s.crdMirror, "v0.25.0"),

@@ -34,7 +34,6 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -66,13 +65,17 @@ var (
 	envs   []*localenv.Env
 )
 
-// TestMain builds kubetink once, stops every environment on SIGINT/SIGTERM or when the budget is spent, and
-// keeps the work directories of failed runs.
+// TestMain builds kubetink once (unless make passes it in $KUBETINK) and stops every environment on SIGINT or
+// SIGTERM, or when the budget is spent, so no process outlives the run.
 func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
 	for _, v := range []string{"KUBEBUILDER_ASSETS", "FLUX_DIR"} {
 		if os.Getenv(v) == "" {
 			fmt.Fprintf(os.Stderr, "%s is not set: run the e2e tests with \"make test-e2e\", which builds the control plane and the Flux controllers once\n", v)
-			os.Exit(1)
+			return 1
 		}
 	}
 	kubetinkBin = os.Getenv("KUBETINK")
@@ -80,12 +83,12 @@ func TestMain(m *testing.M) {
 		dir, err := os.MkdirTemp("", "kubetink-e2e-bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return 1
 		}
 		defer os.RemoveAll(dir)
 		if kubetinkBin, err = localenv.BuildKubetink(context.Background(), repoRoot, dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return 1
 		}
 	}
 	sig := make(chan os.Signal, 1)
@@ -100,9 +103,8 @@ func TestMain(m *testing.M) {
 		stopAll()
 		os.Exit(1)
 	}()
-	code := m.Run()
-	stopAll()
-	os.Exit(code)
+	defer stopAll()
+	return m.Run()
 }
 
 func stopAll() {
@@ -118,13 +120,14 @@ func stopAll() {
 // ends of the logs when the test failed.
 func startEnv(t *testing.T) *localenv.Env {
 	t.Helper()
+	g := NewWithT(t)
 	work := os.Getenv("E2E_WORK_DIR")
 	if work == "" {
 		work = t.TempDir()
 	} else {
 		work = filepath.Join(work, t.Name())
-		Expect(os.RemoveAll(work)).To(Succeed())
-		Expect(os.MkdirAll(work, 0o755)).To(Succeed())
+		g.Expect(os.RemoveAll(work)).To(Succeed())
+		g.Expect(os.MkdirAll(work, 0o755)).To(Succeed())
 	}
 	charts := filepath.Join(repoRoot, "test", "e2e", "testdata", "charts")
 	env, err := localenv.Start(context.Background(), localenv.Options{
@@ -203,6 +206,7 @@ func expectReady(g Gomega, env *localenv.Env, obj client.Object, conds func() []
 // chart and CRDs read from the local registry and mirror instead of ghcr.io and GitHub.
 func tinkerbellYAML(t *testing.T, env *localenv.Env, crdMirror *localenv.Repo, version string) []byte {
 	t.Helper()
+	g := NewWithT(t)
 	tb := &kubetinkv1alpha1.Tinkerbell{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kubetinkv1alpha1.GroupVersion.String(), Kind: kubetinkv1alpha1.TinkerbellKind},
 		ObjectMeta: metav1.ObjectMeta{Name: "tinkerbell", Namespace: localenv.FluxNamespace},
@@ -220,11 +224,11 @@ func tinkerbellYAML(t *testing.T, env *localenv.Env, crdMirror *localenv.Repo, v
 	}
 	// Drop the empty status and creationTimestamp a typed object marshals.
 	u := map[string]any{}
-	Expect(yaml.Unmarshal(out, &u)).To(Succeed())
+	g.Expect(yaml.Unmarshal(out, &u)).To(Succeed())
 	delete(u, "status")
 	delete(u["metadata"].(map[string]any), "creationTimestamp")
 	out, err = yaml.Marshal(u)
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	return out
 }
 
@@ -277,37 +281,26 @@ func setWorkflowStatus(t *testing.T, env *localenv.Env, name string, status map[
 	}
 }
 
-// nodes lists the Nodes' pod CIDRs joined as the chart's TINKERBELL_TRUSTED_PROXIES.
-func podCIDRs(t *testing.T, env *localenv.Env) string {
-	t.Helper()
-	list := &corev1.NodeList{}
-	Expect(env.Client.List(context.Background(), list)).To(Succeed())
-	var out []string
-	for _, n := range list.Items {
-		out = append(out, n.Spec.PodCIDRs...)
-	}
-	return strings.Join(out, ",")
-}
-
 // applyObjects creates the objects of a multi-document YAML file through the API, then writes the status of those
 // that carry one through the status subresource (as their controllers would).
 func applyObjects(t *testing.T, env *localenv.Env, file string) {
 	t.Helper()
+	g := NewWithT(t)
 	data, err := os.ReadFile(file)
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 	for _, doc := range strings.Split(string(data), "\n---\n") {
 		u := &unstructured.Unstructured{}
-		Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
+		g.Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
 		if len(u.Object) == 0 {
 			continue
 		}
 		status, hasStatus := u.Object["status"]
 		delete(u.Object, "status")
-		Expect(env.Client.Create(ctx, u)).To(Succeed(), "create %s %s", u.GetKind(), u.GetName())
+		g.Expect(env.Client.Create(ctx, u)).To(Succeed(), "create %s %s", u.GetKind(), u.GetName())
 		if hasStatus {
 			u.Object["status"] = status
-			Expect(env.Client.Status().Update(ctx, u)).To(Succeed(), "status of %s %s", u.GetKind(), u.GetName())
+			g.Expect(env.Client.Status().Update(ctx, u)).To(Succeed(), "status of %s %s", u.GetKind(), u.GetName())
 		}
 	}
 }

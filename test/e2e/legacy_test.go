@@ -47,22 +47,22 @@ import (
 // installed, and the post-upgrade Job rewrites the upstream-shaped Workflows, Templates and Hardware.
 func TestLegacyStackUpgrade(t *testing.T) {
 	t.Parallel()
-	RegisterTestingT(t)
+	g := NewWithT(t)
 	ctx := context.Background()
 	env := startEnv(t)
 	mirrors, err := env.CreateCRDMirrors()
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	fleet, err := env.NewRepo("fleet")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(env.CreateNode(ctx, "node-a", "10.244.0.0/24")).To(Succeed())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(env.CreateNode(ctx, "node-a", "10.244.0.0/24")).To(Succeed())
 
 	// The legacy chart and its CRDs come from their own upstream repositories (tinkerbell/charts).
 	legacy := legacyTinkerbellYAML(t, "0.6.2", env.ChartURLs["stack"], mirrors[localenv.ChartsMirror].URL)
-	Expect(fleet.WriteFile("clusters/e2e/tinkerbell.yaml", legacy)).To(Succeed())
+	g.Expect(fleet.WriteFile("clusters/e2e/tinkerbell.yaml", legacy)).To(Succeed())
 	pushed := time.Now()
 	_, err = fleet.Commit("Adopt the Tinkerbell stack 0.6.2")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(env.CreateSync(ctx, localenv.SyncOptions{
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(env.CreateSync(ctx, localenv.SyncOptions{
 		Name: "fleet", Repo: fleet, Path: "./clusters/e2e", Interval: time.Minute, Wait: true, Timeout: 2 * time.Minute,
 		HealthChecks: []kustomize.CustomHealthCheck{localenv.TinkerbellHealthCheck},
 	})).To(Succeed())
@@ -97,10 +97,10 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	})
 	t.Logf("FIGURE commit -> Tinkerbell Ready (adopt stack 0.6.2): %s", time.Since(pushed).Round(100*time.Millisecond))
 	show(t, env)
-	smee := deployment(Default, "smee")
-	Expect(containerEnv(smee, "smee")).To(HaveKeyWithValue("SMEE_TRUSTED_PROXIES", "10.244.0.0/24"))
-	Expect(smee.Spec.Template.Spec.Containers[0].Args).To(ContainElement("-dhcp-ip-for-packet=" + publicIP))
-	Expect(containerEnv(deployment(Default, "hegel"), "hegel")).To(HaveKeyWithValue("HEGEL_TRUSTED_PROXIES", "10.244.0.0/24"))
+	smee := deployment(g, "smee")
+	g.Expect(containerEnv(smee, "smee")).To(HaveKeyWithValue("SMEE_TRUSTED_PROXIES", "10.244.0.0/24"))
+	g.Expect(smee.Spec.Template.Spec.Containers[0].Args).To(ContainElement("-dhcp-ip-for-packet=" + publicIP))
+	g.Expect(containerEnv(deployment(g, "hegel"), "hegel")).To(HaveKeyWithValue("HEGEL_TRUSTED_PROXIES", "10.244.0.0/24"))
 
 	// The user's objects, as tink v0.12 wrote them.
 	kubectl(t, env, "create", "namespace", "tink")
@@ -108,11 +108,11 @@ func TestLegacyStackUpgrade(t *testing.T) {
 
 	// One commit: the new version, the unified chart and its CRD repository.
 	upgraded := legacyTinkerbellYAML(t, "v0.25.0", env.ChartURLs["tinkerbell"], mirrors[localenv.TinkerbellMirror].URL)
-	Expect(fleet.WriteFile("clusters/e2e/tinkerbell.yaml", upgraded)).To(Succeed())
+	g.Expect(fleet.WriteFile("clusters/e2e/tinkerbell.yaml", upgraded)).To(Succeed())
 	_, err = fleet.Commit("Upgrade Tinkerbell from the stack 0.6.2 to v0.25.0")
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	pushed = time.Now()
-	Expect(env.RequestReconcile(ctx, "gitrepository", ns, "fleet")).To(Succeed())
+	g.Expect(env.RequestReconcile(ctx, "gitrepository", ns, "fleet")).To(Succeed())
 
 	eventually(t, "the pre-upgrade Job ran and the legacy release was uninstalled", func(g Gomega) {
 		g.Expect(jobComplete(g, env, "tinkerbell-migrate-v0-25-0-pre")).To(BeTrue())
@@ -132,33 +132,32 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	t.Logf("Migrated: %s", apimeta.FindStatusCondition(tb.Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
 	show(t, env)
 	t.Logf("$ kubectl get jobs -n %s\n%s", ns, kubectl(t, env, "get", "jobs", "-n", ns))
-	env2 := containerEnv(deployment(Default, "tinkerbell"), "tinkerbell")
-	Expect(env2).To(HaveKeyWithValue("TINKERBELL_TRUSTED_PROXIES", "10.244.0.0/24"))
-	Expect(env2).To(HaveKeyWithValue("TINKERBELL_PUBLIC_IPV4", publicIP))
+	env2 := containerEnv(deployment(g, "tinkerbell"), "tinkerbell")
+	g.Expect(env2).To(HaveKeyWithValue("TINKERBELL_TRUSTED_PROXIES", "10.244.0.0/24"))
+	g.Expect(env2).To(HaveKeyWithValue("TINKERBELL_PUBLIC_IPV4", publicIP))
 	for _, name := range []string{"tinkerbell-crds-tink", "tinkerbell-crds-rufio"} {
 		err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &kustomizev1.Kustomization{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the legacy CRD Kustomization %s is pruned", name)
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the legacy CRD Kustomization %s is pruned", name)
 	}
 
 	// The objects as v0.25.0 reads them.
-	g := NewWithT(t)
 	wf := object(g, env, workflowGVK, "tink", "wf-success")
 	state, _, _ := unstructured.NestedString(wf.Object, "status", "state")
-	Expect(state).To(Equal("SUCCESS"))
+	g.Expect(state).To(Equal("SUCCESS"))
 	tasks, _, _ := unstructured.NestedSlice(wf.Object, "status", "tasks")
-	Expect(tasks).To(HaveLen(1))
-	Expect(tasks[0]).To(HaveKeyWithValue("agentID", "08:00:27:9e:f5:3a"))
+	g.Expect(tasks).To(HaveLen(1))
+	g.Expect(tasks[0]).To(HaveKeyWithValue("agentID", "08:00:27:9e:f5:3a"))
 	rendering, _, _ := unstructured.NestedString(wf.Object, "status", "templateRendering")
-	Expect(rendering).To(Equal("successful"))
+	g.Expect(rendering).To(Equal("successful"))
 	tpl := object(g, env, templateGVK, "tink", "ubuntu")
 	data, _, _ := unstructured.NestedString(tpl.Object, "spec", "data")
-	Expect(data).To(ContainSubstring("http://192.168.2.111:7173/jammy"), "HookOS artifacts moved from 8080 to 7173")
-	Expect(data).To(ContainSubstring("http://192.168.2.111:7080/2009-04-04"), "metadata moved from Hegel's 50061 to 7080")
+	g.Expect(data).To(ContainSubstring("http://192.168.2.111:7173/jammy"), "HookOS artifacts moved from 8080 to 7173")
+	g.Expect(data).To(ContainSubstring("http://192.168.2.111:7080/2009-04-04"), "metadata moved from Hegel's 50061 to 7080")
 	hw := object(g, env, hardwareGVK, "tink", "machine1")
 	userData, _, _ := unstructured.NestedString(hw.Object, "spec", "userData")
-	Expect(userData).To(ContainSubstring(`"http://192.168.2.111:7080"`))
-	Expect(userData).To(ContainSubstring("ghcr.io/tinkerbell/tink-agent:v0.25.0"))
-	Expect(userData).To(ContainSubstring("http://mirror.example.com:8080/bootstrap.sh"), "other hosts are left alone")
+	g.Expect(userData).To(ContainSubstring(`"http://192.168.2.111:7080"`))
+	g.Expect(userData).To(ContainSubstring("ghcr.io/tinkerbell/tink-agent:v0.25.0"))
+	g.Expect(userData).To(ContainSubstring("http://mirror.example.com:8080/bootstrap.sh"), "other hosts are left alone")
 	t.Logf("after the upgrade: Workflow wf-success state %s, tasks[0].agentID %v; Template and Hardware on %s moved to :7080/:7173, tink-worker -> tink-agent",
 		state, tasks[0].(map[string]any)["agentID"], publicIP)
 	var names []string
@@ -166,16 +165,17 @@ func TestLegacyStackUpgrade(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	t.Logf("migrations recorded: %s", strings.Join(names, ", "))
-	Expect(names).To(ContainElements("stack-reinstall", "workflow-status-capture", "workflow-status-convert", "tink-agent-image"))
+	g.Expect(names).To(ContainElements("stack-reinstall", "workflow-status-capture", "workflow-status-convert", "tink-agent-image"))
 	backups := &corev1.ConfigMapList{}
-	Expect(env.Client.List(ctx, backups, client.InNamespace(ns), client.HasLabels{"kubetink.io/migration"})).To(Succeed())
-	Expect(backups.Items).NotTo(BeEmpty())
+	g.Expect(env.Client.List(ctx, backups, client.InNamespace(ns), client.HasLabels{"kubetink.io/migration"})).To(Succeed())
+	g.Expect(backups.Items).NotTo(BeEmpty())
 }
 
 // legacyTinkerbellYAML is a Tinkerbell with trusted proxies derived from the Nodes and the chart and CRD sources
 // given.
 func legacyTinkerbellYAML(t *testing.T, version, chartURL, crdURL string) []byte {
 	t.Helper()
+	g := NewWithT(t)
 	out, err := yaml.Marshal(map[string]any{
 		"apiVersion": kubetinkv1alpha1.GroupVersion.String(),
 		"kind":       kubetinkv1alpha1.TinkerbellKind,
@@ -188,6 +188,6 @@ func legacyTinkerbellYAML(t *testing.T, version, chartURL, crdURL string) []byte
 			"crds":                map[string]any{"source": map[string]any{"url": crdURL}},
 		},
 	})
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	return out
 }
