@@ -723,7 +723,9 @@ type Tinkerbell struct {
 	// +required
 	Spec TinkerbellSpec `json:"spec"`
 
-	// status is the observed state of the stack.
+	// status is the observed state of the stack. observedGeneration starts at -1, so tools that judge health by
+	// kstatus (Flux's wait, kubectl wait) see a new Tinkerbell as in progress until Kubetink has looked at it.
+	// +kubebuilder:default={"observedGeneration":-1}
 	// +optional
 	Status TinkerbellStatus `json:"status,omitzero"`
 }

@@ -172,6 +172,7 @@ func TestTinkerbell_Defaults(t *testing.T) {
 	got := &kubetinkv1alpha1.Tinkerbell{}
 	g.Expect(testEnv.Client.Get(context.Background(), client.ObjectKeyFromObject(u), got)).To(Succeed())
 	g.Expect(got.Spec.TargetNamespace).To(Equal("tinkerbell"))
+	g.Expect(got.Status.ObservedGeneration).To(Equal(int64(-1)), "kstatus must see a new object as in progress")
 	g.Expect(got.Spec.Engine).To(Equal(kubetinkv1alpha1.EngineFlux))
 	g.Expect(got.Spec.DeletionPolicy).To(Equal(kubetinkv1alpha1.DeletionPolicyDelete))
 	g.Expect(got.Spec.Components.Smee.Enabled).To(HaveValue(BeTrue()))
