@@ -26,7 +26,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,40 +37,12 @@ import (
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for a writing subprocess and a reading test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startKubetink runs this test binary as "kubetink <args>" (see TestMain).
-func startKubetink(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+func startKubetink(t *testing.T, args ...string) (*exec.Cmd, *testutil.SyncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "KUBETINK_TEST_RUN_MAIN=1")
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -101,7 +72,7 @@ func TestManager_StartsHealthyAndStopsOnSIGTERM(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = env.Stop() })
 
-	healthAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	healthAddr, metricsAddr := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cmd, out := startKubetink(t, "manager", "--kubeconfig", env.Kubeconfig,
 		"--health-addr", healthAddr, "--metrics-addr", metricsAddr, "--log-level", "debug")
 
@@ -151,7 +122,7 @@ func TestManager_LeaderElection(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = env.Stop() })
 
-	healthAddr := freeAddr(t)
+	healthAddr := testutil.FreeAddr(t)
 	cmd, out := startKubetink(t, "manager", "--kubeconfig", env.Kubeconfig, "--health-addr", healthAddr,
 		"--metrics-addr", "0", "--enable-leader-election", "--leader-election-namespace", "kube-system")
 	lease := &coordinationv1.Lease{}

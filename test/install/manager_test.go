@@ -17,15 +17,12 @@ limitations under the License.
 package install
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,36 +39,9 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/migration"
 	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/testutil"
 	"github.com/kubetink/kubetink/internal/values"
 )
-
-// syncBuffer collects a subprocess's output for the test to read while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // managerArgs are the Deployment's arguments with the listen addresses moved to free loopback ports. Leader
 // election is left out: outside a pod, controller-runtime cannot tell the namespace of its Lease (its RBAC is
@@ -205,10 +175,10 @@ func TestManager_RunsAsItsServiceAccountAndServesMetrics(t *testing.T) {
 	g := NewWithT(t)
 	ns := restrictedNamespace(t)
 
-	metricsAddr, healthAddr := freeAddr(t), freeAddr(t)
+	metricsAddr, healthAddr := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	kubeconfig := impersonatingKubeconfig(t, managerUser, serviceAccountGroups(systemNamespace)...)
 	cmd := exec.Command(binary(t), managerArgs(t, kubeconfig, metricsAddr, healthAddr)...)
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	g.Expect(cmd.Start()).To(Succeed())
 	t.Cleanup(func() {

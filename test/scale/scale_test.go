@@ -23,7 +23,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -96,9 +95,9 @@ func runScale(b *testing.B, bin string, sites int) {
 		b.Fatal(err)
 	}
 
-	metricsAddr := freeAddr(b)
+	metricsAddr := testutil.FreeAddr(b)
 	op := exec.CommandContext(ctx, bin, "manager", "--kubeconfig", env.Kubeconfig, "--metrics-addr", metricsAddr,
-		"--health-addr", freeAddr(b), "--log-level", "error")
+		"--health-addr", testutil.FreeAddr(b), "--log-level", "error")
 	op.Stdout, op.Stderr = io.Discard, os.Stderr
 	if err := op.Start(); err != nil {
 		b.Fatal(err)
@@ -213,13 +212,4 @@ func peakRSS(b *testing.B, pid int) int {
 		}
 	}
 	return 0
-}
-
-func freeAddr(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
