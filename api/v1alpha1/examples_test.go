@@ -17,46 +17,18 @@ limitations under the License.
 package v1alpha1_test
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/testutil"
 )
-
-// readObjects decodes every YAML document of a file.
-func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if err.Error() == "EOF" {
-				break
-			}
-			t.Fatalf("%s: %v", path, err)
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
-	return objs
-}
 
 // Every user-facing manifest is accepted by the real apiserver's validation (server-side dry run).
 func TestTinkerbell_ExamplesAndSamplesAreAccepted(t *testing.T) {
@@ -72,7 +44,7 @@ func TestTinkerbell_ExamplesAndSamplesAreAccepted(t *testing.T) {
 	ns := createNamespace(t, g)
 	tinkerbells := 0
 	for _, f := range files {
-		for _, u := range readObjects(t, f) {
+		for _, u := range testutil.ReadObjects(t, f) {
 			if u.GetKind() != kubetinkv1alpha1.TinkerbellKind {
 				continue
 			}

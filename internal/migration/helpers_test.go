@@ -17,11 +17,6 @@ limitations under the License.
 package migration
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,7 +26,8 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/kubetink/kubetink/internal/testutil"
 )
 
 const testPublicIP = "192.168.2.111"
@@ -52,34 +48,11 @@ func testObject(t *testing.T, file, kind, name string) *unstructured.Unstructure
 
 func readDocs(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var out []map[string]any
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		js, err := utilyaml.ToJSON(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(bytes.TrimSpace(js)) == "null" {
-			continue
-		}
-		// Decode as the apiserver's clients do: whole numbers become int64.
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(js); err != nil {
-			t.Fatal(err)
-		}
+	for _, u := range testutil.ReadObjects(t, path) {
 		out = append(out, u.Object)
 	}
+	return out
 }
 
 // nestedString returns the string at fields, or "".
