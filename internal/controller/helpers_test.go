@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -28,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -209,4 +211,30 @@ func editTinkerbell(g Gomega, tb *kubetinkv1alpha1.Tinkerbell, mutate func(*kube
 		return k8sClient.Update(context.Background(), out)
 	})).To(Succeed())
 	return out
+}
+
+// expectNoOpReconcile runs the reconciler on a Tinkerbell that is as it should be, with a client counting write
+// requests around the manager's cache-backed client, and expects none at all: no apply, no status patch, no event.
+func expectNoOpReconcile(g *WithT, tb *kubetinkv1alpha1.Tinkerbell) {
+	own := &atomic.Int64{}
+	r := &TinkerbellReconciler{
+		Client:                    &countingClient{Client: mgrClient, writes: own},
+		APIReader:                 testReconciler.APIReader,
+		ControllerName:            "kubetink",
+		DependencyRequeueInterval: testReconciler.DependencyRequeueInterval,
+	}
+	req := ctrl.Request{NamespacedName: key(tb)}
+	// The cache may lag a moment behind the last status patch; once it has caught up, a pass writes nothing.
+	g.Eventually(func() int64 {
+		own.Store(0)
+		_, err := r.Reconcile(context.Background(), req)
+		g.Expect(err).NotTo(HaveOccurred())
+		return own.Load()
+	}, timeout, interval).Should(BeZero())
+	for range 5 {
+		res, err := r.Reconcile(context.Background(), req)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(res.RequeueAfter).To(BeNumerically(">", 0), "the periodic fallback stays scheduled")
+	}
+	g.Expect(own.Load()).To(BeZero(), "a no-op reconcile must not write")
 }

@@ -19,7 +19,6 @@ package controller
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +28,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -535,23 +533,5 @@ func TestTinkerbellReconciler_ArgoCDNoOpReconcileMakesZeroWrites(t *testing.T) {
 	create(t, g, tb)
 	driveArgoToReady(g, tb, expectedObjects(g, tb, values.Facts{}))
 
-	own := &atomic.Int64{}
-	r := &TinkerbellReconciler{
-		Client:                    &countingClient{Client: mgrClient, writes: own},
-		APIReader:                 testReconciler.APIReader,
-		ControllerName:            "kubetink",
-		DependencyRequeueInterval: testReconciler.DependencyRequeueInterval,
-	}
-	req := ctrl.Request{NamespacedName: key(tb)}
-	g.Eventually(func() int64 {
-		own.Store(0)
-		_, err := r.Reconcile(context.Background(), req)
-		g.Expect(err).NotTo(HaveOccurred())
-		return own.Load()
-	}, timeout, interval).Should(BeZero())
-	for range 5 {
-		_, err := r.Reconcile(context.Background(), req)
-		g.Expect(err).NotTo(HaveOccurred())
-	}
-	g.Expect(own.Load()).To(BeZero(), "a no-op reconcile must not write")
+	expectNoOpReconcile(g, tb)
 }

@@ -17,12 +17,9 @@ limitations under the License.
 package controller
 
 import (
-	"context"
-	"sync/atomic"
 	"testing"
 
 	. "github.com/onsi/gomega"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/values"
@@ -41,25 +38,5 @@ func TestTinkerbellReconciler_NoOpReconcileMakesZeroWrites(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 	driveToReady(t, g, tb, expectedObjects(g, getTinkerbell(g, tb), values.Facts{NodePodCIDRs: getTinkerbell(g, tb).Status.TrustedProxies}))
 
-	own := &atomic.Int64{}
-	r := &TinkerbellReconciler{
-		Client:                    &countingClient{Client: mgrClient, writes: own},
-		APIReader:                 testReconciler.APIReader,
-		ControllerName:            "kubetink",
-		DependencyRequeueInterval: testReconciler.DependencyRequeueInterval,
-	}
-	req := ctrl.Request{NamespacedName: key(tb)}
-	// The cache may lag a moment behind the last status patch; once it has caught up, a pass writes nothing.
-	g.Eventually(func() int64 {
-		own.Store(0)
-		_, err := r.Reconcile(context.Background(), req)
-		g.Expect(err).NotTo(HaveOccurred())
-		return own.Load()
-	}, timeout, interval).Should(BeZero())
-	for range 5 {
-		res, err := r.Reconcile(context.Background(), req)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(res.RequeueAfter).To(BeNumerically(">", 0), "the periodic fallback stays scheduled")
-	}
-	g.Expect(own.Load()).To(BeZero(), "a no-op reconcile must not write")
+	expectNoOpReconcile(g, tb)
 }
