@@ -22,7 +22,13 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kubetink/kubetink/internal/startup"
 )
+
+// shortLived marks a command that runs for milliseconds and keeps the start-up collector settings to the end
+// (see internal/startup). Every other command restores the process's own settings before it runs.
+const shortLived = "kubetink.io/short-lived"
 
 func main() {
 	if err := newRootCommand().Execute(); err != nil {
@@ -38,6 +44,11 @@ func newRootCommand() *cobra.Command {
 		Long:          "Kubetink turns Tinkerbell objects into Flux or Argo CD objects that install, upgrade and report on the Tinkerbell bare-metal provisioning stack.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Annotations[shortLived] != "true" {
+				startup.Done()
+			}
+		},
 	}
 	root.AddCommand(newManagerCommand(), newVersionCommand(), newRenderCommand(), newMigrateCommand())
 	return root

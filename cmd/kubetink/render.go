@@ -53,7 +53,8 @@ cluster: pass the facts the operator would read from it with flags.`,
   kubetink render -f tinkerbell.yaml --node-cidr 10.244.0.0/24 --node-cidr 10.244.1.0/24
   kubetink render -f tinkerbell.yaml --load-balancer-ip 192.168.2.50   # for spec.publicIPFrom
   cat tinkerbell.yaml | kubetink render -f -`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{shortLived: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRender(cmd.InOrStdin(), cmd.OutOrStdout(), o)
 		},

@@ -27,9 +27,10 @@ import (
 
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the Kubetink version",
-		Args:  cobra.NoArgs,
+		Use:         "version",
+		Short:       "Print the Kubetink version",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{shortLived: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "kubetink %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
