@@ -13,6 +13,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/kubetink/kubetink/internal/version.Version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 CONTROLLER_GEN := go tool -modfile=hack/tools/go.mod controller-gen
+# golangci-lint with the Kube API Linter, pinned in hack/lint/go.mod and built once per version into TESTENV_DIR.
+GOLANGCI_LINT_VERSION := $(shell awk '$$1 == "github.com/golangci/golangci-lint/v2" && NF > 1 { print $$2 }' hack/lint/go.mod)
+KAL_VERSION := $(shell awk '$$1 == "sigs.k8s.io/kube-api-linter" && NF > 1 { print $$2 }' hack/lint/go.mod)
+GOLANGCI_LINT := $(TESTENV_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)-kal-$(KAL_VERSION)
+LINT_ARGS ?=
 GO_TEST_ARGS ?=
 
 .PHONY: help
@@ -46,6 +51,24 @@ tidy: ## Tidy go.mod.
 verify: generate manifests fmt ## Fail when generated files or formatting are stale.
 	@git diff --exit-code -- api config ':!config/samples' || { echo "generated files are stale: run make generate manifests fmt and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed"; exit 1; }
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint with the Kube API Linter (.golangci.yml).
+	$(GOLANGCI_LINT) run $(LINT_ARGS)
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it can make.
+	$(GOLANGCI_LINT) run --fix $(LINT_ARGS)
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Build (once) golangci-lint with the Kube API Linter from hack/lint/go.mod into TESTENV_DIR.
+
+# The versioned file name is the cache key, so a fresh clone reuses the binary (no go.mod prerequisite, whose
+# checkout time would force a rebuild); the temporary name keeps an interrupted build out of the cache.
+$(GOLANGCI_LINT):
+	@mkdir -p "$(@D)"
+	cd hack/lint && CGO_ENABLED=0 go build -trimpath -o "$(abspath $@).tmp" sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter
+	mv "$(abspath $@).tmp" "$(abspath $@)"
 
 ##@ Test
 
