@@ -99,7 +99,7 @@ func (in *Tinkerbell) IsLegacyStack() bool {
 
 // CRDsManaged reports whether Kubetink manages the Tinkerbell CRDs (the default).
 func (in *Tinkerbell) CRDsManaged() bool {
-	return in.Spec.CRDs == nil || boolOr(in.Spec.CRDs.Managed, true)
+	return in.Spec.CRDs == nil || unsetOrTrue(in.Spec.CRDs.Managed)
 }
 
 // AllowDowngrade reports whether spec.upgrade.allowDowngrade is set.
@@ -109,7 +109,7 @@ func (in *Tinkerbell) AllowDowngrade() bool {
 
 // IsEnabled reports whether the component runs; a component that is not listed runs.
 func (in *ComponentCommon) IsEnabled() bool {
-	return in == nil || boolOr(in.Enabled, true)
+	return in == nil || unsetOrTrue(in.Enabled)
 }
 
 // GetSmee returns the Smee settings; never nil.
@@ -154,22 +154,20 @@ func (in *Components) GetTinkController() *TinkControllerComponent {
 
 // DHCPEnabled reports whether Smee's DHCP server runs (the default).
 func (in *SmeeComponent) DHCPEnabled() bool {
-	return in.DHCP == nil || boolOr(in.DHCP.Enabled, true)
+	return in.DHCP == nil || unsetOrTrue(in.DHCP.Enabled)
 }
 
 // KubeVipEnabled reports whether kube-vip runs (the default).
 func (in *Addons) KubeVipEnabled() bool {
-	return in == nil || in.KubeVip == nil || boolOr(in.KubeVip.Enabled, true)
+	return in == nil || in.KubeVip == nil || unsetOrTrue(in.KubeVip.Enabled)
 }
 
 // HookOSEnabled reports whether the HookOS file server runs (the default).
 func (in *Addons) HookOSEnabled() bool {
-	return in == nil || in.HookOS == nil || boolOr(in.HookOS.Enabled, true)
+	return in == nil || in.HookOS == nil || unsetOrTrue(in.HookOS.Enabled)
 }
 
-func boolOr(b *bool, def bool) bool {
-	if b == nil {
-		return def
-	}
-	return *b
+// unsetOrTrue reads an optional switch that defaults to on.
+func unsetOrTrue(b *bool) bool {
+	return b == nil || *b
 }

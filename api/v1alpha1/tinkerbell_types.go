@@ -63,6 +63,7 @@ const (
 )
 
 // IPv4Address is a dotted IPv4 address such as 192.168.2.10.
+// +kubebuilder:validation:MinLength=7
 // +kubebuilder:validation:MaxLength=15
 // +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",message="must be an IPv4 address such as 192.168.2.10"
 type IPv4Address string
@@ -73,12 +74,14 @@ type IPv4Address string
 type CIDR string
 
 // HTTPURL is an absolute http or https URL.
+// +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=2048
 // +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHost()) > 0",message="must be an absolute http:// or https:// URL"
 type HTTPURL string
 
 // InterfaceName is the name of a network interface on a node, such as eth0 or enp0s8.
 // +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,14}$`
+// +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=15
 type InterfaceName string
 
@@ -98,7 +101,7 @@ type TinkerbellSpec struct {
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z][0-9A-Za-z.-]*)?$`
 	// +required
-	Version string `json:"version"`
+	Version string `json:"version,omitempty"`
 
 	// targetNamespace is the namespace the Tinkerbell services run in. Defaults to "tinkerbell".
 	// It cannot be changed after creation.
@@ -129,7 +132,7 @@ type TinkerbellSpec struct {
 
 	// suspend stops Kubetink from changing anything for this object; the services keep running.
 	// +optional
-	Suspend bool `json:"suspend,omitempty"`
+	Suspend bool `json:"suspend,omitempty"` //nolint:kubeapilinter // Flux-style suspend: false and unset both mean not suspended.
 
 	// publicIP is the IPv4 address Smee and Tootles advertise to machines and the LoadBalancer IP of the
 	// Tinkerbell Service. Mutually exclusive with publicIPFrom.
@@ -139,7 +142,7 @@ type TinkerbellSpec struct {
 	// publicIPFrom takes the public IP from the first LoadBalancer ingress IP of an existing Service.
 	// Mutually exclusive with publicIP.
 	// +optional
-	PublicIPFrom *ServiceReference `json:"publicIPFrom,omitempty"`
+	PublicIPFrom *ServiceReference `json:"publicIPFrom,omitempty"` //nolint:kubeapilinter // nil means unset; callers test the pointer, so it stays one.
 
 	// trustedProxies are the networks whose X-Forwarded-For headers Tinkerbell trusts. When empty, they are
 	// derived from the pod CIDRs of the cluster's Nodes (spec.podCIDRs), and kept current as Nodes change.
@@ -231,9 +234,10 @@ type ServiceReference struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +required
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// namespace of the Service. Defaults to the namespace of the Tinkerbell object.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
@@ -325,7 +329,7 @@ type RufioComponent struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	// +optional
-	MaxConcurrentReconciles *int32 `json:"maxConcurrentReconciles,omitempty"`
+	MaxConcurrentReconciles *int32 `json:"maxConcurrentReconciles,omitempty"` //nolint:kubeapilinter // nil means the chart default, like the other optional overrides.
 }
 
 // TinkServerComponent configures the Tink server.
@@ -341,7 +345,7 @@ type TinkControllerComponent struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	// +optional
-	MaxConcurrentReconciles *int32 `json:"maxConcurrentReconciles,omitempty"`
+	MaxConcurrentReconciles *int32 `json:"maxConcurrentReconciles,omitempty"` //nolint:kubeapilinter // nil means the chart default, like the other optional overrides.
 }
 
 // DeploymentSpec sets replicas and node placement of the Tinkerbell workload.
@@ -400,7 +404,7 @@ type KubeVipAddon struct {
 	// lbClassOnly makes kube-vip serve only Services of its own LoadBalancer class, so it leaves other
 	// LoadBalancer Services (and the node's primary IP) alone. Recommended when another LoadBalancer exists.
 	// +optional
-	LBClassOnly bool `json:"lbClassOnly,omitempty"`
+	LBClassOnly bool `json:"lbClassOnly,omitempty"` //nolint:kubeapilinter // false and unset both mean the chart default (off).
 }
 
 // HookOSAddon configures the HookOS file server.
@@ -431,7 +435,7 @@ type HookOSPersistence struct {
 
 	// localPersistentVolume stores the artifacts on a node-local volume the chart creates.
 	// +optional
-	LocalPersistentVolume *LocalPersistentVolume `json:"localPersistentVolume,omitempty"`
+	LocalPersistentVolume *LocalPersistentVolume `json:"localPersistentVolume,omitempty"` //nolint:kubeapilinter // nil means unset; callers test the pointer, so it stays one.
 }
 
 // LocalPersistentVolume is a node-local volume created by the chart.
@@ -441,9 +445,10 @@ type LocalPersistentVolume struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:Pattern=`^/`
 	// +required
-	Path string `json:"path"`
+	Path string `json:"path,omitempty"`
 
 	// storageClassName of the volume. Defaults to the chart's (local-storage).
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	StorageClassName string `json:"storageClassName,omitempty"`
@@ -457,6 +462,7 @@ type LocalPersistentVolume struct {
 type ChartSource struct {
 	// url is the OCI repository holding the chart, such as oci://registry.example.com/tinkerbell/charts/tinkerbell.
 	// Defaults to the upstream chart of the selected version.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('oci://') && size(self) > 6",message="spec.chart.url must be an oci:// URL"
 	// +optional
@@ -464,7 +470,7 @@ type ChartSource struct {
 
 	// insecure allows plain HTTP to the registry.
 	// +optional
-	Insecure bool `json:"insecure,omitempty"`
+	Insecure bool `json:"insecure,omitempty"` //nolint:kubeapilinter // false and unset both mean TLS, as in Flux sources.
 
 	// secretRef names a Secret in the Tinkerbell's namespace with registry credentials
 	// (a kubernetes.io/dockerconfigjson Secret). Only the reference is passed on.
@@ -477,6 +483,7 @@ type RegistrySpec struct {
 	// mirror is the registry host (and optional path prefix) that replaces the registry of every image the chart
 	// runs, such as registry.example.com:5000/tinkerbell. ghcr.io/tinkerbell/tinkerbell becomes
 	// registry.example.com:5000/tinkerbell/tinkerbell/tinkerbell.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._/-][a-z0-9]+)*)?$`
 	// +optional
@@ -500,23 +507,26 @@ type CRDsSpec struct {
 
 	// source overrides the Git repository the CRDs are read from, for mirrors.
 	// +optional
-	Source *CRDSource `json:"source,omitempty"`
+	Source *CRDSource `json:"source,omitempty"` //nolint:kubeapilinter // nil means the release default; callers test the pointer, so it stays one.
 }
 
 // CRDSource is a Git repository holding CRD manifests.
 type CRDSource struct {
 	// url of the Git repository, such as https://git.example.com/mirrors/tinkerbell.git.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://') || self.startsWith('ssh://')",message="spec.crds.source.url must be an http://, https:// or ssh:// URL"
 	// +required
-	URL string `json:"url"`
+	URL string `json:"url,omitempty"`
 
 	// tag to check out. Defaults to the tag of the selected version.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	Tag string `json:"tag,omitempty"`
 
 	// path of the directory holding the CRD manifests. Defaults to the release's own layout.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	Path string `json:"path,omitempty"`
@@ -531,29 +541,31 @@ type ValuesReference struct {
 	// kind of the object: Secret or ConfigMap.
 	// +kubebuilder:validation:Enum=Secret;ConfigMap
 	// +required
-	Kind string `json:"kind"`
+	Kind string `json:"kind,omitempty"`
 
 	// name of the object, in the Tinkerbell's namespace.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	// +required
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// valuesKey is the data key holding the values. Defaults to values.yaml.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[\-._a-zA-Z0-9]+$`
 	// +optional
 	ValuesKey string `json:"valuesKey,omitempty"`
 
 	// targetPath is the dot path of a single value set from the key, such as smee.password.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=250
 	// +optional
 	TargetPath string `json:"targetPath,omitempty"`
 
 	// optional ignores a missing object or key.
 	// +optional
-	Optional bool `json:"optional,omitempty"`
+	Optional bool `json:"optional,omitempty"` //nolint:kubeapilinter // false and unset both mean required, as in Flux valuesFrom.
 }
 
 // UpgradePolicy tunes version changes.
@@ -561,17 +573,11 @@ type UpgradePolicy struct {
 	// allowDowngrade permits lowering spec.version. Downgrades run no migrations, so objects written by the
 	// newer release may not be understood by the older one.
 	// +optional
-	AllowDowngrade bool `json:"allowDowngrade,omitempty"`
+	AllowDowngrade bool `json:"allowDowngrade,omitempty"` //nolint:kubeapilinter // false and unset both mean downgrades are refused.
 }
 
 // TinkerbellStatus is the observed state of a Tinkerbell stack.
 type TinkerbellStatus struct {
-	meta.ReconcileRequestStatus `json:",inline"`
-
-	// observedGeneration is the last generation fully handled (Ready or Stalled).
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
 	// conditions are Ready, Reconciling, Stalled, ComponentsReady and Migrated.
 	// +listType=map
 	// +listMapKey=type
@@ -579,28 +585,39 @@ type TinkerbellStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	meta.ReconcileRequestStatus `json:",inline"`
+
+	// observedGeneration is the last generation fully handled (Ready or Stalled).
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"` //nolint:kubeapilinter // the Flux/kstatus convention; 0 and unset both mean not yet observed.
+
 	// lastAttemptedVersion is the version Kubetink last tried to install.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	LastAttemptedVersion string `json:"lastAttemptedVersion,omitempty"`
 
 	// lastAppliedVersion is the version last installed successfully; migrations start from it.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	LastAppliedVersion string `json:"lastAppliedVersion,omitempty"`
 
 	// lastAppliedValuesDigest is the digest of the Helm values last applied.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=80
 	// +optional
 	LastAppliedValuesDigest string `json:"lastAppliedValuesDigest,omitempty"`
 
 	// publicIP is the public IP in use, given or taken from spec.publicIPFrom.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=15
 	// +optional
 	PublicIP string `json:"publicIP,omitempty"`
 
 	// trustedProxies are the trusted proxy networks in use, given or derived from the Nodes' pod CIDRs.
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=43
 	// +listType=atomic
 	// +optional
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
@@ -624,6 +641,7 @@ type TinkerbellStatus struct {
 	// obsoleteCRDs lists CRDs in the cluster that the installed release no longer uses. Kubetink never deletes
 	// them; remove them by hand once their objects are no longer needed.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
 	// +listType=set
 	// +optional
 	ObsoleteCRDs []string `json:"obsoleteCRDs,omitempty"`
@@ -632,25 +650,29 @@ type TinkerbellStatus struct {
 // ComponentStatus is the state of one generated GitOps object.
 type ComponentStatus struct {
 	// name of the object.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// kind of the object, such as HelmRelease.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +required
-	Kind string `json:"kind"`
+	Kind string `json:"kind,omitempty"`
 
 	// namespace of the object.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
 	// ready is true when the object is Ready for its current generation.
 	// +required
-	Ready bool `json:"ready"`
+	Ready bool `json:"ready"` //nolint:kubeapilinter // always serialized (no omitempty), so false is written explicitly.
 
 	// message is the object's own status message.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -668,36 +690,41 @@ type ResourceInventory struct {
 // ResourceRef identifies one object.
 type ResourceRef struct {
 	// id is <namespace>_<name>_<group>_<kind>.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=600
 	// +required
-	ID string `json:"id"`
+	ID string `json:"id,omitempty"`
 
 	// v is the object's API version.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +required
-	Version string `json:"v"`
+	Version string `json:"v,omitempty"`
 }
 
 // MigrationRecord is one completed migration step.
 type MigrationRecord struct {
 	// name of the migration.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +required
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// fromVersion is the version upgraded from.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +required
-	FromVersion string `json:"fromVersion"`
+	FromVersion string `json:"fromVersion,omitempty"`
 
 	// toVersion is the version upgraded to.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +required
-	ToVersion string `json:"toVersion"`
+	ToVersion string `json:"toVersion,omitempty"`
 
 	// completedAt is when the step finished.
 	// +required
-	CompletedAt metav1.Time `json:"completedAt"`
+	CompletedAt metav1.Time `json:"completedAt"` //nolint:kubeapilinter // always set when the step completes; timestamps are value metav1.Time by convention.
 }
 
 // Tinkerbell installs and upgrades one Tinkerbell bare-metal provisioning stack (Smee, Tootles, Rufio, Tink)
@@ -721,13 +748,13 @@ type Tinkerbell struct {
 
 	// spec is the desired Tinkerbell stack.
 	// +required
-	Spec TinkerbellSpec `json:"spec"`
+	Spec TinkerbellSpec `json:"spec,omitzero"`
 
 	// status is the observed state of the stack. observedGeneration starts at -1, so tools that judge health by
 	// kstatus (Flux's wait, kubectl wait) see a new Tinkerbell as in progress until Kubetink has looked at it.
 	// +kubebuilder:default={"observedGeneration":-1}
 	// +optional
-	Status TinkerbellStatus `json:"status,omitzero"`
+	Status TinkerbellStatus `json:"status,omitzero"` //nolint:kubeapilinter // the status subresource convention: a value, as in the kubebuilder scaffold and Flux.
 }
 
 // TinkerbellList is a list of Tinkerbell objects.
