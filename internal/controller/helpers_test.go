@@ -18,11 +18,13 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,6 +36,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/testutil"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -91,10 +94,11 @@ func live(g Gomega, u *unstructured.Unstructured) *unstructured.Unstructured {
 	return out
 }
 
-func byComponent(res *render.Result, component string) []*unstructured.Unstructured {
+// byComponent returns the rendered objects of the given components, in rendered order.
+func byComponent(res *render.Result, components ...string) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, u := range res.Objects {
-		if u.GetLabels()[render.LabelComponent] == component {
+		if slices.Contains(components, u.GetLabels()[render.LabelComponent]) {
 			out = append(out, u)
 		}
 	}
@@ -112,20 +116,38 @@ func byKind(res *render.Result, kind string) *unstructured.Unstructured {
 
 // setFluxStatus writes a Flux object's status the way its controller does: status.observedGeneration and the
 // given conditions, all for the object's current generation.
+// A write that raced with Kubetink's apply is retried on the fresh object, as a controller would.
 func setFluxStatus(g Gomega, u *unstructured.Unstructured, conds ...metav1.Condition) {
-	obj := live(g, u)
-	g.Expect(obj).NotTo(BeNil(), "%s %s does not exist", u.GetKind(), u.GetName())
-	gen := obj.GetGeneration()
-	list := make([]any, 0, len(conds))
-	for _, c := range conds {
-		list = append(list, map[string]any{
-			"type": c.Type, "status": string(c.Status), "reason": c.Reason, "message": c.Message,
-			"observedGeneration": gen, "lastTransitionTime": metav1.Now().UTC().Format("2006-01-02T15:04:05Z"),
-		})
-	}
-	g.Expect(unstructured.SetNestedSlice(obj.Object, list, "status", "conditions")).To(Succeed())
-	g.Expect(unstructured.SetNestedField(obj.Object, gen, "status", "observedGeneration")).To(Succeed())
-	g.Expect(k8sClient.Status().Update(context.Background(), obj)).To(Succeed())
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj := live(g, u)
+		g.Expect(obj).NotTo(BeNil(), "%s %s does not exist", u.GetKind(), u.GetName())
+		gen := obj.GetGeneration()
+		list := make([]any, 0, len(conds))
+		for _, c := range conds {
+			list = append(list, map[string]any{
+				"type": c.Type, "status": string(c.Status), "reason": c.Reason, "message": c.Message,
+				"observedGeneration": gen, "lastTransitionTime": metav1.Now().UTC().Format("2006-01-02T15:04:05Z"),
+			})
+		}
+		g.Expect(unstructured.SetNestedSlice(obj.Object, list, "status", "conditions")).To(Succeed())
+		g.Expect(unstructured.SetNestedField(obj.Object, gen, "status", "observedGeneration")).To(Succeed())
+		setRevisions(g, obj)
+		return k8sClient.Status().Update(context.Background(), obj)
+	})).To(Succeed())
+}
+
+// setRevisions plays the revisions the Flux controllers record (testutil.SetFluxRevisions).
+func setRevisions(g Gomega, obj *unstructured.Unstructured) {
+	_, err := testutil.SetFluxRevisions(obj, func(kind, namespace, name string) (*unstructured.Unstructured, error) {
+		source := &unstructured.Unstructured{}
+		source.SetGroupVersionKind(sourcev1.GroupVersion.WithKind(kind))
+		err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, source)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return source, err
+	})
+	g.Expect(err).NotTo(HaveOccurred())
 }
 
 func readyCondition(msg string) metav1.Condition {

@@ -42,14 +42,18 @@ const (
 	// dropped from the rendered object, which the subset comparison alone cannot see.
 	digestAnnotation = "kubetink.io/digest"
 
+	componentChart   = "chart"
 	componentCRDs    = "crds"
 	componentRelease = "release"
 	crdKind          = "CustomResourceDefinition"
 )
 
-// applyAll applies the rendered objects in two stages: the chart source and the CRD objects first, then the
-// HelmRelease or the chart's Application, which is installed or upgraded only once the CRDs it needs are
-// established. Before anything, the objects of an engine the Tinkerbell no longer uses are retired.
+// applyAll applies the rendered objects in order. The CRDs first: their source, then what applies them
+// (tinkerbell_crds.go). The chart's source and release follow only once the CRDs of the version are established,
+// so that no new Tinkerbell controller runs against the previous release's CRDs, which would prune fields they
+// do not know. A chart source that does not exist yet is created at once, so the chart is fetched while the CRDs
+// are applied: with nothing installed from it, there is nothing to upgrade early. Before anything, the objects of
+// an engine the Tinkerbell no longer uses are retired.
 func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	engine := s.obj.GetEngine()
 	if err := r.watches.ensure(engine); err != nil {
@@ -63,13 +67,27 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	if err := r.retireEngine(ctx, s); err != nil {
 		return err
 	}
-	var releases []*unstructured.Unstructured
+	var crdKustomizations, later []*unstructured.Unstructured
 	for _, u := range s.result.Objects {
-		if u.GetLabels()[render.LabelComponent] == componentRelease {
-			releases = append(releases, u)
-			continue
+		switch {
+		case u.GetLabels()[render.LabelComponent] != componentCRDs:
+			later = append(later, u)
+		case isCRDKustomization(u):
+			crdKustomizations = append(crdKustomizations, u)
+		default: // the CRDs' GitRepository, or the CRD Applications
+			if err := r.applyObject(ctx, s, u); err != nil {
+				return err
+			}
 		}
-		if err := r.applyObject(ctx, s, u); err != nil {
+	}
+	source, err := r.crdSource(ctx, s)
+	if err != nil {
+		return err
+	}
+	hold := holdCRDKustomizations(source)
+	for _, u := range crdKustomizations {
+		// Keep what runs now; the watch on the GitRepository brings us back once it has fetched.
+		if err := r.applyUnless(ctx, s, u, hold, false); err != nil {
 			return err
 		}
 	}
@@ -77,39 +95,31 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range releases {
-		if !crdsReady {
-			// Keep what runs now; the watch on the Kustomization brings us back when the CRDs are ready.
-			live, err := r.getLive(ctx, u)
-			if err != nil {
-				return err
-			}
-			s.present[inventory.Ref(u).ID] = live != nil
-			continue
-		}
-		if err := r.applyObject(ctx, s, u); err != nil {
+	for _, u := range later {
+		// Keep what runs now; the watches on the CRD objects bring us back when the CRDs are ready.
+		createNow := u.GetLabels()[render.LabelComponent] == componentChart
+		if err := r.applyUnless(ctx, s, u, !crdsReady, createNow); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// crdsReady reports whether every CRD Kustomization is Ready for its current generation, or every CRD
-// Application is Healthy and Synced.
-func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, error) {
-	for _, u := range s.result.Objects {
-		if u.GetLabels()[render.LabelComponent] != componentCRDs || (u.GetKind() != "Kustomization" && !isApplication(u)) {
-			continue
-		}
-		live, err := r.getLive(ctx, u)
-		if err != nil || live == nil {
-			return false, err
-		}
-		if ready, _, _ := objectReadiness(live); !ready {
-			return false, nil
-		}
+// applyUnless applies u, or when hold is set leaves the live object as it is and only records whether it
+// exists; with createNow, an object that does not exist yet is created even while held.
+func (r *TinkerbellReconciler) applyUnless(ctx context.Context, s *scope, u *unstructured.Unstructured, hold, createNow bool) error {
+	if !hold {
+		return r.applyObject(ctx, s, u)
 	}
-	return true, nil
+	live, err := r.getLive(ctx, u)
+	if err != nil {
+		return err
+	}
+	if live == nil && createNow {
+		return r.applyObject(ctx, s, u)
+	}
+	s.present[inventory.Ref(u).ID] = live != nil
+	return nil
 }
 
 // applyObject server-side applies one object as the Tinkerbell's controller, unless the live object already
@@ -150,6 +160,7 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 				desired.GetKind(), desired.GetNamespace(), desired.GetName(), other)
 		}
 	}
+	// The apiserver's response is decoded into desired: the object as it is now.
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
 		client.FieldOwner(r.ControllerName), client.ForceOwnership); err != nil {
 		switch {
@@ -163,7 +174,17 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 		return fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	s.present[id] = true
+	s.written[id] = desired
 	return nil
+}
+
+// current returns a rendered object as it is now: the apiserver's answer if this pass wrote it, else the cached
+// copy; nil when absent.
+func (r *TinkerbellReconciler) current(ctx context.Context, s *scope, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	if w, ok := s.written[inventory.Ref(u).ID]; ok {
+		return w, nil
+	}
+	return r.getLive(ctx, u)
 }
 
 // forwardReconcileRequests copies Flux's reconcile-request annotations from the Tinkerbell to the generated

@@ -30,6 +30,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/jitter"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -74,6 +75,9 @@ type scope struct {
 	result *render.Result
 	// present are the rendered objects that exist in the cluster, by inventory id.
 	present map[string]bool
+	// written are the objects this pass applied, as the apiserver returned them, by inventory id. The cache may
+	// not have seen these writes yet, and a stale copy would report the previous generation's readiness.
+	written map[string]*unstructured.Unstructured
 	// upgrade is set while spec.version is above status.lastAppliedVersion.
 	upgrade *upgrade
 }
@@ -174,7 +178,7 @@ func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 // reconcile runs the steps in order; the first step that does not succeed decides the outcome.
 func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) (ctrl.Result, error) {
-	s := &scope{obj: obj, present: map[string]bool{}}
+	s := &scope{obj: obj, present: map[string]bool{}, written: map[string]*unstructured.Unstructured{}}
 	// Each step is timed under its name, the step label of kubetink_reconcile_step_duration_seconds.
 	for _, step := range []struct {
 		name string

@@ -153,5 +153,5 @@ func TestTinkerbellReconciler_ArgoCDOnlyCluster(t *testing.T) {
 
 	flux := newTinkerbell(ns, "flux")
 	g.Expect(e.c.Create(context.Background(), flux)).To(Succeed())
-	e.waitReason(g, flux, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "does not serve OCIRepository.source.toolkit.fluxcd.io")
+	e.waitReason(g, flux, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "does not serve GitRepository.source.toolkit.fluxcd.io")
 }

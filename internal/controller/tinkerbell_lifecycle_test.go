@@ -220,6 +220,10 @@ func TestTinkerbellReconciler_DowngradeRefused(t *testing.T) {
 	editTinkerbell(g, tb, func(tb *kubetinkv1alpha1.Tinkerbell) {
 		tb.Spec.Upgrade = &kubetinkv1alpha1.UpgradePolicy{AllowDowngrade: true}
 	})
+	// Flux fetches and applies the v0.24.0 CRDs; then the chart source moves.
+	for _, u := range byComponent(expectedObjects(g, atVersionCopy(tb, "v0.24.0"), values.Facts{}), componentCRDs) {
+		markReadyOnceCurrent(g, u)
+	}
 	g.Eventually(func(g Gomega) {
 		tag, _, _ := unstructured.NestedString(live(g, oci).Object, "spec", "ref", "tag")
 		g.Expect(tag).To(Equal("v0.24.0"))

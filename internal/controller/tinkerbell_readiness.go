@@ -19,9 +19,12 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -38,9 +41,13 @@ const maxMessage = 1024
 func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) error {
 	components := make([]kubetinkv1alpha1.ComponentStatus, 0, len(s.result.Objects))
 	var stalledOn *kubetinkv1alpha1.ComponentStatus
+	rev, err := r.revisions(ctx, s)
+	if err != nil {
+		return err
+	}
 	for _, u := range s.result.Objects {
 		c := kubetinkv1alpha1.ComponentStatus{Name: u.GetName(), Kind: u.GetKind(), Namespace: u.GetNamespace()}
-		live, err := r.getLive(ctx, u)
+		live, err := r.current(ctx, s, u)
 		if err != nil {
 			return err
 		}
@@ -51,7 +58,7 @@ func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) err
 			c.Message = "not created yet"
 		default:
 			var isStalled bool
-			c.Ready, isStalled, c.Message = objectReadiness(live)
+			c.Ready, isStalled, c.Message = componentReadiness(live, rev)
 			if isStalled && stalledOn == nil {
 				stalledOn = &c
 			}
@@ -80,6 +87,71 @@ func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) err
 	conditions.MarkTrue(s.obj, kubetinkv1alpha1.ComponentsReadyCondition, kubetinkv1alpha1.ComponentsReadyReason,
 		"all %d components are ready", len(components))
 	return nil
+}
+
+// revisions are what the generated objects must have reconciled to count as ready, beyond their own spec: a
+// Flux object's generation does not change when only its source's content does.
+type revisions struct {
+	// crdSource is the live GitRepository of the CRDs, nil when none is rendered or it does not exist yet.
+	crdSource *unstructured.Unstructured
+	// charts maps an OCIRepository's name to the chart version it is rendered to fetch ("0.25.0").
+	charts map[string]string
+}
+
+// revisions reads the CRDs' GitRepository and collects the chart versions of the rendered OCIRepositories.
+func (r *TinkerbellReconciler) revisions(ctx context.Context, s *scope) (revisions, error) {
+	source, err := r.crdSource(ctx, s)
+	if err != nil {
+		return revisions{}, err
+	}
+	rev := revisions{crdSource: source, charts: map[string]string{}}
+	for _, u := range s.result.Objects {
+		if u.GetKind() == sourcev1.OCIRepositoryKind {
+			tag, _, _ := unstructured.NestedString(u.Object, "spec", "ref", "tag")
+			rev.charts[u.GetName()] = strings.TrimPrefix(tag, "v")
+		}
+	}
+	return rev, nil
+}
+
+// componentReadiness is objectReadiness plus the revision rules:
+//   - a CRD Kustomization is ready only once it has applied the artifact its GitRepository serves now: where the
+//     CRDs' path does not change between two releases, the Kustomization's generation does not change either;
+//   - a HelmRelease is ready only once its latest release is of the chart version Kubetink asks for: an upgrade
+//     whose values do not change changes only the OCIRepository, and helm-controller upgrades after it fetched.
+func componentReadiness(live *unstructured.Unstructured, rev revisions) (ready, isStalled bool, message string) {
+	ready, isStalled, message = objectReadiness(live)
+	if !ready {
+		return ready, isStalled, message
+	}
+	switch {
+	case isCRDKustomization(live):
+		want := artifactRevision(rev.crdSource)
+		applied, _, _ := unstructured.NestedString(live.Object, "status", "lastAppliedRevision")
+		if want == "" {
+			return false, false, "waiting for the CRDs' GitRepository to fetch an artifact"
+		}
+		if applied != want {
+			return false, false, fmt.Sprintf("waiting for revision %s to be applied (last applied: %s)", want, applied)
+		}
+	case live.GetKind() == helmv2.HelmReleaseKind:
+		name, _, _ := unstructured.NestedString(live.Object, "spec", "chartRef", "name")
+		want, ok := rev.charts[name]
+		if !ok {
+			break
+		}
+		history, _, _ := unstructured.NestedSlice(live.Object, "status", "history")
+		var got string
+		if len(history) > 0 {
+			latest, _ := history[0].(map[string]any)
+			got, _ = latest["chartVersion"].(string)
+		}
+		// helm-controller qualifies an OCI chart's version with its digest: "0.25.0+0123456789ab".
+		if got != want && !strings.HasPrefix(got, want+"+") {
+			return false, false, fmt.Sprintf("waiting for chart version %s to be released (latest release: %s)", want, got)
+		}
+	}
+	return true, false, message
 }
 
 // readiness applies the generation-aware rule to a Flux object: Ready only when the Ready condition is True for

@@ -142,7 +142,7 @@ func TestTinkerbellReconciler_UpgradeSurvivesRestartsAtEveryStep(t *testing.T) {
 	finishJob(g, pre, true)
 	restart("pre-upgrade Job succeeded")
 	newRes := expectedObjects(g, atVersionCopy(tb, "v0.25.0"), values.Facts{})
-	for _, u := range newRes.Objects {
+	for _, u := range append(byComponent(newRes, componentCRDs), byComponent(newRes, componentChart, componentRelease)...) {
 		if u.GetKind() == "HelmRelease" {
 			restart("new sources and CRDs ready")
 		}

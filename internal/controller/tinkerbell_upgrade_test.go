@@ -120,7 +120,9 @@ func finishUpgrade(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from
 	t.Helper()
 	steps, err := migration.Plan(from, to)
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, u := range expectedObjects(g, atVersionCopy(tb, to), values.Facts{}).Objects {
+	// In the order Kubetink applies them: the CRDs' objects, then the chart's source and release.
+	res := expectedObjects(g, atVersionCopy(tb, to), values.Facts{})
+	for _, u := range append(byComponent(res, componentCRDs), byComponent(res, componentChart, componentRelease)...) {
 		markReadyOnceCurrent(g, u)
 	}
 	if (&upgrade{steps: steps}).has(migration.PostUpgrade) {

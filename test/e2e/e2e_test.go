@@ -306,6 +306,23 @@ func (s *gitops) upgrade(t *testing.T) {
 	backups := &corev1.ConfigMapList{}
 	g.Expect(s.env.Client.List(ctx, backups, client.InNamespace(ns), client.HasLabels{"kubetink.io/migration"})).To(Succeed())
 	g.Expect(backups.Items).NotTo(BeEmpty(), "every changed object is backed up")
+
+	// The CRDs moved from crd/bases to crd/bases/v1alpha1 with the tag: the Kustomization changed its path only
+	// once the GitRepository had fetched v0.25.0, so kustomize-controller never failed to find it.
+	events := &corev1.EventList{}
+	g.Expect(s.env.Client.List(ctx, events, client.InNamespace(ns))).To(Succeed())
+	for _, ev := range events.Items {
+		last := ev.CreationTimestamp.Time
+		for _, at := range []time.Time{ev.LastTimestamp.Time, ev.EventTime.Time} {
+			if at.After(last) {
+				last = at
+			}
+		}
+		if ev.InvolvedObject.Kind == kustomizev1.KustomizationKind && strings.HasPrefix(ev.InvolvedObject.Name, "tinkerbell-crds") &&
+			ev.Type == corev1.EventTypeWarning && !last.Before(pushed.Truncate(time.Second)) {
+			t.Errorf("Kustomization %s failed during the upgrade: %s: %s", ev.InvolvedObject.Name, ev.Reason, ev.Message)
+		}
+	}
 }
 
 // remove: a commit removes the Tinkerbell; the Kustomization prunes it, Kubetink deletes what it generated and

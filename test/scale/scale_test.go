@@ -36,6 +36,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -87,9 +88,7 @@ func runScale(b *testing.B, bin string, sites int) {
 	}
 	defer func() { _ = env.Stop() }()
 	dyn := dynamic.NewForConfigOrDie(env.Config)
-	for _, gvr := range fluxKinds {
-		go playFlux(ctx, b, dyn, gvr)
-	}
+	go playFlux(ctx, b, dyn)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sites"}}
 	if err := env.Client.Create(ctx, ns); err != nil {
 		b.Fatal(err)
@@ -147,23 +146,53 @@ func runScale(b *testing.B, bin string, sites int) {
 	b.ReportMetric(float64(peakRSS(b, op.Process.Pid))/1024, "peak-rss-MiB")
 }
 
-// playFlux marks every generated object Ready for its current generation, as the Flux controllers would.
-func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface, gvr schema.GroupVersionResource) {
-	w, err := dyn.Resource(gvr).Namespace(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		if ctx.Err() == nil {
-			b.Error(err)
+// playFlux stands in for the Flux controllers: it marks every generated object Ready for its current generation
+// with the revisions they record (testutil.SetFluxRevisions). Like kustomize- and helm-controller, it reconciles
+// a Kustomization or HelmRelease only once its source has an artifact, and again when that artifact appears.
+func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
+	events := make(chan *unstructured.Unstructured)
+	for _, gvr := range fluxKinds {
+		w, err := dyn.Resource(gvr).Namespace(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{})
+		if err != nil {
+			if ctx.Err() == nil {
+				b.Error(err)
+			}
+			return
 		}
-		return
+		defer w.Stop()
+		go func() {
+			for ev := range w.ResultChan() {
+				if u, ok := ev.Object.(*unstructured.Unstructured); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+					select {
+					case events <- u:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
 	}
-	defer w.Stop()
-	for ev := range w.ResultChan() {
-		u, ok := ev.Object.(*unstructured.Unstructured)
-		if !ok || (ev.Type != watch.Added && ev.Type != watch.Modified) {
-			continue
+	resources := map[string]schema.GroupVersionResource{}
+	for _, gvr := range fluxKinds {
+		resources[gvr.Resource] = gvr
+	}
+	resource := func(kind string) schema.GroupVersionResource {
+		return resources[map[string]string{"OCIRepository": "ocirepositories", "GitRepository": "gitrepositories",
+			"Kustomization": "kustomizations", "HelmRelease": "helmreleases"}[kind]]
+	}
+	getSource := func(kind, namespace, name string) (*unstructured.Unstructured, error) {
+		u, err := dyn.Resource(resource(kind)).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, nil
 		}
+		return u, err
+	}
+	// waiting holds the objects whose source had no artifact yet, by the source's namespace/name.
+	waiting := map[string][]*unstructured.Unstructured{}
+	var reconcile func(u *unstructured.Unstructured)
+	reconcile = func(u *unstructured.Unstructured) {
 		if obs, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); obs == u.GetGeneration() {
-			continue
+			return
 		}
 		gen := u.GetGeneration()
 		_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
@@ -171,7 +200,36 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface, gvr sche
 			"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
 		}}, "status", "conditions")
 		_ = unstructured.SetNestedField(u.Object, gen, "status", "observedGeneration")
-		_, _ = dyn.Resource(gvr).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		ok, err := testutil.SetFluxRevisions(u, getSource)
+		if err != nil || !ok {
+			ref := "sourceRef"
+			if u.GetKind() == "HelmRelease" {
+				ref = "chartRef"
+			}
+			name, _, _ := unstructured.NestedString(u.Object, "spec", ref, "name")
+			key := u.GetNamespace() + "/" + name
+			waiting[key] = append(waiting[key], u)
+			return
+		}
+		if _, err := dyn.Resource(resource(u.GetKind())).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+			return // a newer version follows as its own event
+		}
+		key := u.GetNamespace() + "/" + u.GetName()
+		dependents := waiting[key]
+		delete(waiting, key)
+		for _, d := range dependents {
+			if fresh, err := dyn.Resource(resource(d.GetKind())).Namespace(d.GetNamespace()).Get(ctx, d.GetName(), metav1.GetOptions{}); err == nil {
+				reconcile(fresh)
+			}
+		}
+	}
+	for {
+		select {
+		case u := <-events:
+			reconcile(u)
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -1,0 +1,93 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package testutil
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// SourceGetter returns the live source object of a kind and name in a namespace, or nil when there is none.
+type SourceGetter func(kind, namespace, name string) (*unstructured.Unstructured, error)
+
+// SetFluxRevisions writes into a Flux object's status the revisions its controller records once it has
+// reconciled it: a GitRepository's or OCIRepository's artifact for the tag in its spec; the lastAppliedRevision
+// of a Kustomization, which is its GitRepository's artifact; and a HelmRelease's latest release, made from the
+// chart its OCIRepository holds. Tests that play Flux (no Flux controller runs in envtest) call it with the
+// conditions they set. Revisions are derived from the spec, so a new tag gives a new revision. It reports false
+// when a Kustomization's or HelmRelease's source has no artifact yet: its controller would wait for one.
+func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (bool, error) {
+	now := time.Now().UTC().Format(time.RFC3339)
+	switch obj.GetKind() {
+	case "GitRepository", "OCIRepository":
+		url, _, _ := unstructured.NestedString(obj.Object, "spec", "url")
+		tag, _, _ := unstructured.NestedString(obj.Object, "spec", "ref", "tag")
+		sum := fmt.Sprintf("%x", sha256.Sum256([]byte(url+"@"+tag)))
+		revision := tag + "@sha256:" + sum
+		if obj.GetKind() == "GitRepository" {
+			revision = tag + "@sha1:" + sum[:40]
+		}
+		path := strings.ToLower(obj.GetKind()) + "/" + obj.GetNamespace() + "/" + obj.GetName() + "/" + sum[:12] + ".tar.gz"
+		return true, unstructured.SetNestedMap(obj.Object, map[string]any{
+			"revision": revision, "digest": "sha256:" + sum, "path": path,
+			"url": "http://source-controller.flux-system.svc/" + path, "lastUpdateTime": now,
+		}, "status", "artifact")
+	case "Kustomization":
+		name, _, _ := unstructured.NestedString(obj.Object, "spec", "sourceRef", "name")
+		source, err := getSource("GitRepository", obj.GetNamespace(), name)
+		if err != nil || source == nil {
+			return false, err
+		}
+		revision, _, _ := unstructured.NestedString(source.Object, "status", "artifact", "revision")
+		if revision == "" {
+			return false, nil
+		}
+		return true, unstructured.SetNestedField(obj.Object, revision, "status", "lastAppliedRevision")
+	case "HelmRelease":
+		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "chartRef", "kind")
+		name, _, _ := unstructured.NestedString(obj.Object, "spec", "chartRef", "name")
+		if kind != "OCIRepository" {
+			return true, nil
+		}
+		source, err := getSource(kind, obj.GetNamespace(), name)
+		if err != nil || source == nil {
+			return false, err
+		}
+		tag, _, _ := unstructured.NestedString(source.Object, "spec", "ref", "tag")
+		digest, _, _ := unstructured.NestedString(source.Object, "status", "artifact", "digest")
+		if tag == "" || len(digest) < 19 {
+			return false, nil
+		}
+		// helm-controller qualifies an OCI chart's version with the first 12 characters of the artifact digest.
+		chartVersion := strings.TrimPrefix(tag, "v") + "+" + digest[7:19]
+		release, _, _ := unstructured.NestedString(obj.Object, "spec", "releaseName")
+		namespace, _, _ := unstructured.NestedString(obj.Object, "spec", "targetNamespace")
+		if err := unstructured.SetNestedSlice(obj.Object, []any{map[string]any{
+			"chartName": name, "chartVersion": chartVersion, "configDigest": digest, "digest": digest,
+			"firstDeployed": now, "lastDeployed": now, "name": release, "namespace": namespace,
+			"status": "deployed", "version": int64(1),
+		}}, "status", "history"); err != nil {
+			return false, err
+		}
+		return true, unstructured.SetNestedField(obj.Object, chartVersion, "status", "lastAttemptedRevision")
+	}
+	return true, nil
+}
