@@ -27,7 +27,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"github.com/fluxcd/pkg/apis/kustomize"
+	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,11 +60,12 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	legacy := legacyTinkerbellYAML(t, "0.6.2", env.ChartURLs["stack"], mirrors[localenv.ChartsMirror].URL)
 	g.Expect(fleet.WriteFile("clusters/e2e/tinkerbell.yaml", legacy)).To(Succeed())
 	pushed := time.Now()
-	_, err = fleet.Commit("Adopt the Tinkerbell stack 0.6.2")
+	commit, err := fleet.Commit("Adopt the Tinkerbell stack 0.6.2")
 	g.Expect(err).NotTo(HaveOccurred())
+	// Plain "wait: true", as "flux bootstrap" users write it: no health check of Kubetink's own (the GitOps
+	// scenarios use one); kstatus alone must see the Tinkerbell in progress until it is Ready.
 	g.Expect(env.CreateSync(ctx, localenv.SyncOptions{
 		Name: "fleet", Repo: fleet, Path: "./clusters/e2e", Interval: time.Minute, Wait: true, Timeout: 2 * time.Minute,
-		HealthChecks: []kustomize.CustomHealthCheck{localenv.TinkerbellHealthCheck},
 	})).To(Succeed())
 
 	tinkerbell := func(g Gomega) *kubetinkv1alpha1.Tinkerbell {
@@ -96,6 +97,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 		ready(g, "0.6.2")
 	})
 	t.Logf("FIGURE commit -> Tinkerbell Ready (adopt stack 0.6.2): %s", time.Since(pushed).Round(100*time.Millisecond))
+	fleetWaitedForTinkerbell(t, env, commit)
 	show(t, env)
 	smee := deployment(g, "smee")
 	g.Expect(containerEnv(smee, "smee")).To(HaveKeyWithValue("SMEE_TRUSTED_PROXIES", "10.244.0.0/24"))
@@ -109,7 +111,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	// One commit: the new version, the unified chart and its CRD repository.
 	upgraded := legacyTinkerbellYAML(t, "v0.25.0", env.ChartURLs["tinkerbell"], mirrors[localenv.TinkerbellMirror].URL)
 	g.Expect(fleet.WriteFile("clusters/e2e/tinkerbell.yaml", upgraded)).To(Succeed())
-	_, err = fleet.Commit("Upgrade Tinkerbell from the stack 0.6.2 to v0.25.0")
+	commit, err = fleet.Commit("Upgrade Tinkerbell from the stack 0.6.2 to v0.25.0")
 	g.Expect(err).NotTo(HaveOccurred())
 	pushed = time.Now()
 	g.Expect(env.RequestReconcile(ctx, "gitrepository", ns, "fleet")).To(Succeed())
@@ -129,6 +131,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 		g.Expect(apimeta.IsStatusConditionTrue(tb.Status.Conditions, kubetinkv1alpha1.MigratedCondition)).To(BeTrue())
 	})
 	t.Logf("FIGURE commit -> Tinkerbell Ready (stack 0.6.2 -> v0.25.0: pre Job, reinstall, post Job): %s", time.Since(pushed).Round(100*time.Millisecond))
+	fleetWaitedForTinkerbell(t, env, commit)
 	t.Logf("Migrated: %s", apimeta.FindStatusCondition(tb.Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
 	show(t, env)
 	t.Logf("$ kubectl get jobs -n %s\n%s", ns, kubectl(t, env, "get", "jobs", "-n", ns))
@@ -190,4 +193,24 @@ func legacyTinkerbellYAML(t *testing.T, version, chartURL, crdURL string) []byte
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	return out
+}
+
+// fleetWaitedForTinkerbell checks what "wait: true" promises a user: the fleet Kustomization turns Ready for
+// the commit only once the Tinkerbell it applied is Ready, never before (its Ready condition changed no earlier
+// than the Tinkerbell's).
+func fleetWaitedForTinkerbell(t *testing.T, env *localenv.Env, commit string) {
+	t.Helper()
+	eventually(t, "the fleet Kustomization is Ready for the commit, after the Tinkerbell", func(g Gomega) {
+		k := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fleet"}}
+		expectReady(g, env, k, func() []metav1.Condition { return k.Status.Conditions })
+		g.Expect(k.Status.LastAppliedRevision).To(HaveSuffix(commit))
+		tb := &kubetinkv1alpha1.Tinkerbell{}
+		g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "tinkerbell"}, tb)).To(Succeed())
+		tbReady := apimeta.FindStatusCondition(tb.Status.Conditions, meta.ReadyCondition)
+		g.Expect(tbReady).NotTo(BeNil())
+		g.Expect(tbReady.Status).To(Equal(metav1.ConditionTrue))
+		fleetReady := apimeta.FindStatusCondition(k.Status.Conditions, meta.ReadyCondition)
+		g.Expect(fleetReady.LastTransitionTime.Time).NotTo(BeTemporally("<", tbReady.LastTransitionTime.Time),
+			"the fleet Kustomization was Ready before the Tinkerbell: %s", fleetReady.Message)
+	})
 }

@@ -49,9 +49,10 @@ type SyncOptions struct {
 	HealthChecks []kustomize.CustomHealthCheck
 }
 
-// TinkerbellHealthCheck lets a Flux Kustomization wait for Tinkerbell objects by their conditions. Without it,
-// kstatus deems a Tinkerbell that has no status yet (just created, not yet seen by Kubetink) Current, and the
-// Kustomization turns Ready before Kubetink even started.
+// TinkerbellHealthCheck lets a Flux Kustomization wait for Tinkerbell objects by their conditions, Ready
+// included. Plain kstatus is enough too (status.observedGeneration defaults to -1, so a Tinkerbell Kubetink has
+// not seen yet is in progress; TestLegacyStackUpgrade syncs that way); the GitOps scenarios and the demo use this
+// stricter check.
 var TinkerbellHealthCheck = kustomize.CustomHealthCheck{
 	APIVersion: kubetinkv1alpha1.GroupVersion.String(),
 	Kind:       kubetinkv1alpha1.TinkerbellKind,
