@@ -748,7 +748,7 @@ type Tinkerbell struct {
 
 	// spec is the desired Tinkerbell stack.
 	// +required
-	Spec TinkerbellSpec `json:"spec,omitzero"`
+	Spec TinkerbellSpec `json:"spec"` //nolint:kubeapilinter // omitzero here stopped the manager from reconciling (test/install TestManager_RunsAsItsServiceAccountAndServesMetrics); a Tinkerbell always has a spec.
 
 	// status is the observed state of the stack. observedGeneration starts at -1, so tools that judge health by
 	// kstatus (Flux's wait, kubectl wait) see a new Tinkerbell as in progress until Kubetink has looked at it.
