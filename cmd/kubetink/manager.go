@@ -67,8 +67,8 @@ func newManagerCommand() *cobra.Command {
 		Use:   "manager",
 		Short: "Run the Kubetink controller manager",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runManager(cmd, o)
+		RunE: func(*cobra.Command, []string) error {
+			return runManager(o)
 		},
 	}
 	fs := cmd.Flags()
@@ -107,7 +107,7 @@ func restConfig(o *managerOptions) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func runManager(cmd *cobra.Command, o *managerOptions) error {
+func runManager(o *managerOptions) error {
 	log := logger.NewLogger(o.logOptions)
 	ctrl.SetLogger(log)
 	log = log.WithName("setup")

@@ -56,7 +56,7 @@ func TestStartup_NoCollectionInShortLivedCommands(t *testing.T) {
 
 	// The package must initialise before the heavy ones, or it comes too late to matter.
 	var inits []string
-	for _, line := range strings.Split(trace, "\n") {
+	for line := range strings.SplitSeq(trace, "\n") {
 		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
 			inits = append(inits, f[1])
 		}

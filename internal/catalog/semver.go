@@ -17,6 +17,7 @@ limitations under the License.
 package catalog
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -72,10 +73,8 @@ func parseVersion(s string) (version, bool) {
 		}
 		v.core[i] = n
 	}
-	for _, id := range v.pre {
-		if id == "" {
-			return v, false
-		}
+	if slices.Contains(v.pre, "") {
+		return v, false
 	}
 	return v, true
 }

@@ -37,7 +37,7 @@ func TestCollectorsAreRegistered(t *testing.T) {
 
 	families, err := ctrlmetrics.Registry.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
-	var names []string
+	names := make([]string, 0, len(families))
 	for _, f := range families {
 		names = append(names, f.GetName())
 	}

@@ -48,8 +48,9 @@ func testObject(t *testing.T, file, kind, name string) *unstructured.Unstructure
 
 func readDocs(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, u := range testutil.ReadObjects(t, path) {
+	objs := testutil.ReadObjects(t, path)
+	out := make([]map[string]any, 0, len(objs))
+	for _, u := range objs {
 		out = append(out, u.Object)
 	}
 	return out
@@ -61,11 +62,11 @@ func nestedString(obj *unstructured.Unstructured, fields ...string) string {
 	return s
 }
 
-// pruneAs removes from obj what the apiserver prunes when the CRD in testdata/crds/<release>/<file> serves it,
+// pruneAs removes from obj what the apiserver prunes when the Workflow CRD in testdata/crds/<release>/ serves it,
 // using the apiserver's own structural pruning.
-func pruneAs(t *testing.T, obj *unstructured.Unstructured, release, file string) {
+func pruneAs(t *testing.T, obj *unstructured.Unstructured, release string) {
 	t.Helper()
-	docs := readDocs(t, filepath.Join("testdata", "crds", release, file))
+	docs := readDocs(t, filepath.Join("testdata", "crds", release, unifiedWorkflowCRD))
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(docs[0], crd); err != nil {
 		t.Fatal(err)

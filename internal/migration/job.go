@@ -112,18 +112,18 @@ func NewJob(opts JobOptions) *batchv1.Job {
 			Annotations: map[string]string{FromAnnotation: opts.From, ToAnnotation: opts.To},
 		},
 		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptrTo[int32](jobBackoffLimit),
-			ActiveDeadlineSeconds: ptrTo(int64(deadline / time.Second)),
+			BackoffLimit:          new(int32(jobBackoffLimit)),
+			ActiveDeadlineSeconds: new(int64(deadline / time.Second)),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:      corev1.RestartPolicyNever,
 					ServiceAccountName: opts.ServiceAccountName,
-					EnableServiceLinks: ptrTo(false),
+					EnableServiceLinks: new(false),
 					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptrTo(true),
-						RunAsUser:      ptrTo[int64](nonRootUID),
-						RunAsGroup:     ptrTo[int64](nonRootUID),
+						RunAsNonRoot:   new(true),
+						RunAsUser:      new(int64(nonRootUID)),
+						RunAsGroup:     new(int64(nonRootUID)),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{{
@@ -139,9 +139,9 @@ func NewJob(opts JobOptions) *batchv1.Job {
 							Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 						},
 						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptrTo(false),
-							ReadOnlyRootFilesystem:   ptrTo(true),
-							RunAsNonRoot:             ptrTo(true),
+							AllowPrivilegeEscalation: new(false),
+							ReadOnlyRootFilesystem:   new(true),
+							RunAsNonRoot:             new(true),
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
 					}},
@@ -195,8 +195,4 @@ func conditionMessage(c batchv1.JobCondition) string {
 		return c.Reason
 	}
 	return "the migration Job failed"
-}
-
-func ptrTo[T any](v T) *T {
-	return &v
 }

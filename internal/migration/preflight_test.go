@@ -62,8 +62,9 @@ func TestPreflight(t *testing.T) {
 		bmcJobWith("failed", map[string]any{"type": "Failed", "status": "True"}),
 		bmcJobWith("completed-false", map[string]any{"type": "Completed", "status": "False"}),
 	}
-	var got []string
-	for _, b := range Preflight(workflows, jobs) {
+	blockers := Preflight(workflows, jobs)
+	got := make([]string, 0, len(blockers))
+	for _, b := range blockers {
 		got = append(got, b.String())
 	}
 	g.Expect(got).To(Equal([]string{
@@ -80,8 +81,9 @@ func TestPreflight(t *testing.T) {
 
 func TestPreflightUpstreamObjects(t *testing.T) {
 	g := NewWithT(t)
-	var workflows []unstructured.Unstructured
-	for _, name := range []string{"wf-success", "wf-failed", "wf-pending"} {
+	names := []string{"wf-success", "wf-failed", "wf-pending"}
+	workflows := make([]unstructured.Unstructured, 0, len(names))
+	for _, name := range names {
 		workflows = append(workflows, *testObject(t, "stack-0.6.2", "Workflow", name))
 	}
 	jobs := []unstructured.Unstructured{

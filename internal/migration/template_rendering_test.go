@@ -28,7 +28,7 @@ func TestTemplateRenderingAcrossV020(t *testing.T) {
 
 	// The v0.22 CRD prunes the misspelt key: without the capture the value would be lost.
 	lost := wf.DeepCopy()
-	pruneAs(t, lost, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, lost, "v0.22.1")
 	g.Expect(nestedString(lost, "status", "templateRending")).To(BeEmpty())
 
 	changed, err := CaptureTemplateRendering(wf, Env{})
@@ -41,7 +41,7 @@ func TestTemplateRenderingAcrossV020(t *testing.T) {
 	g.Expect(changed).To(BeFalse())
 	g.Expect(wf.Object).To(Equal(captured.Object))
 
-	pruneAs(t, wf, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, wf, "v0.22.1")
 	changed, err = ConvertTemplateRendering(wf, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(changed).To(BeTrue())
@@ -49,7 +49,7 @@ func TestTemplateRenderingAcrossV020(t *testing.T) {
 	g.Expect(wf.GetAnnotations()).NotTo(HaveKey(TemplateRenderingAnnotation))
 
 	converted := wf.DeepCopy()
-	pruneAs(t, wf, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, wf, "v0.22.1")
 	g.Expect(wf.Object).To(Equal(converted.Object), "the converted Workflow survives the new CRD")
 	changed, err = ConvertTemplateRendering(wf, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -64,7 +64,7 @@ func TestConvertTemplateRenderingKeepsControllerValue(t *testing.T) {
 	g := NewWithT(t)
 	wf := testObject(t, "v0.19.0", "Workflow", "wf-done")
 	_, _ = CaptureTemplateRendering(wf, Env{})
-	pruneAs(t, wf, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, wf, "v0.22.1")
 	g.Expect(setNested(wf.Object, "failed", "status", "templateRendering")).To(Succeed())
 
 	changed, err := ConvertTemplateRendering(wf, Env{})

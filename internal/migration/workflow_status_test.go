@@ -36,7 +36,7 @@ func upgradeWorkflow(t *testing.T, wf *unstructured.Unstructured, newRelease str
 	out := wf.DeepCopy()
 	_, err := CaptureWorkflowStatus(out, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
-	pruneAs(t, out, newRelease, unifiedWorkflowCRD)
+	pruneAs(t, out, newRelease)
 	_, err = ConvertWorkflowStatus(out, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
 	return out
@@ -64,7 +64,7 @@ func TestCaptureWorkflowStatus(t *testing.T) {
 
 	// Idempotent, and never overwritten, even by a capture under the new CRD that sees the pruned view.
 	once := wf.DeepCopy()
-	pruneAs(t, wf, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, wf, "v0.22.1")
 	changed, err = CaptureWorkflowStatus(wf, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(changed).To(BeFalse())
@@ -127,7 +127,7 @@ func TestConvertWorkflowStatusSuccess(t *testing.T) {
 
 	// The result is stable under the new CRD and a second convert changes nothing.
 	again := got.DeepCopy()
-	pruneAs(t, again, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, again, "v0.22.1")
 	g.Expect(again.Object).To(Equal(got.Object))
 	changed, err := ConvertWorkflowStatus(again, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -167,7 +167,7 @@ func TestConvertWorkflowStatusWithoutCapture(t *testing.T) {
 	g := NewWithT(t)
 	// The upgrade happened without the PreUpgrade phase: only the state survived the new CRD.
 	wf := testObject(t, "stack-0.6.2", "Workflow", "wf-success")
-	pruneAs(t, wf, "v0.19.0", unifiedWorkflowCRD)
+	pruneAs(t, wf, "v0.19.0")
 	changed, err := ConvertWorkflowStatus(wf, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(changed).To(BeTrue())
@@ -186,7 +186,7 @@ func TestConvertWorkflowStatusControllerMovedOn(t *testing.T) {
 	wf := testObject(t, "stack-0.6.2", "Workflow", "wf-pending")
 	_, err := CaptureWorkflowStatus(wf, Env{})
 	g.Expect(err).NotTo(HaveOccurred())
-	pruneAs(t, wf, "v0.22.1", unifiedWorkflowCRD)
+	pruneAs(t, wf, "v0.22.1")
 	// A v0.20+ controller re-processed the STATE_PENDING Workflow itself before the PostUpgrade phase.
 	g.Expect(unstructured.SetNestedField(wf.Object, "RUNNING", "status", "state")).To(Succeed())
 	before := wf.DeepCopy()

@@ -177,7 +177,7 @@ func (b *builder) helmRelease() *helmv2.HelmRelease {
 				CRDs: helmv2.Skip,
 				Remediation: &helmv2.UpgradeRemediation{
 					Retries:              RemediationRetries,
-					RemediateLastFailure: boolPtr(true),
+					RemediateLastFailure: new(true),
 				},
 			},
 			DriftDetection: &helmv2.DriftDetection{Mode: helmv2.DriftDetectionEnabled},
@@ -234,7 +234,7 @@ func ignoreAllBut(dirs []string) string {
 	for _, d := range dirs {
 		dir := ""
 		if d != "" {
-			for _, seg := range strings.Split(d, "/") {
+			for seg := range strings.SplitSeq(d, "/") {
 				child := dir + "/" + seg
 				if nodes[child] == nil {
 					nodes[child] = &node{}
@@ -270,5 +270,3 @@ func localRef(ref *meta.LocalObjectReference) *meta.LocalObjectReference {
 	}
 	return &meta.LocalObjectReference{Name: ref.Name}
 }
-
-func boolPtr(b bool) *bool { return &b }

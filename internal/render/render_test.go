@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/kubetink/kubetink/internal/testutil"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,6 +38,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/testutil"
 )
 
 func newObj(version string) *kubetinkv1alpha1.Tinkerbell {
@@ -64,7 +64,7 @@ func mustRender(t *testing.T, obj *kubetinkv1alpha1.Tinkerbell) *Result {
 
 // kinds lists kind/name of each object, in order.
 func kinds(objs []*unstructured.Unstructured) []string {
-	var out []string
+	out := make([]string, 0, len(objs))
 	for _, u := range objs {
 		out = append(out, u.GetKind()+"/"+u.GetName())
 	}
@@ -313,8 +313,7 @@ func TestRenderErrors(t *testing.T) {
 
 func TestRenderUnsupportedVersion(t *testing.T) {
 	_, err := Render(newObj("v0.18.0"), goldenFacts)
-	var uve *catalog.UnsupportedVersionError
-	if !errors.As(err, &uve) {
+	if _, ok := errors.AsType[*catalog.UnsupportedVersionError](err); !ok {
 		t.Fatalf("error = %v, want a *catalog.UnsupportedVersionError", err)
 	}
 	if !strings.Contains(err.Error(), "spec.version") || !strings.Contains(err.Error(), "v0.25.0") {
@@ -482,8 +481,9 @@ func FuzzValuesDigest(f *testing.F) {
 // TestConvertMatchesReflection checks the hand-written conversion against apimachinery's reflective converter for
 // every object of every example and of variants that set the remaining fields.
 func TestConvertMatchesReflection(t *testing.T) {
-	var objs []*kubetinkv1alpha1.Tinkerbell
-	for _, f := range exampleFiles(t) {
+	files := exampleFiles(t)
+	objs := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(files)+1)
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -507,8 +507,10 @@ func TestConvertMatchesReflection(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := &builder{obj: obj, rel: rel}
-		typed := []runtime.Object{b.ociRepository(), b.gitRepository(), b.helmRelease()}
-		for _, k := range b.kustomizations() {
+		ks := b.kustomizations()
+		typed := make([]runtime.Object, 0, 3+len(ks))
+		typed = append(typed, b.ociRepository(), b.gitRepository(), b.helmRelease())
+		for _, k := range ks {
 			typed = append(typed, k)
 		}
 		for _, o := range typed {

@@ -102,7 +102,7 @@ var strictDecoder = func() runtime.Decoder {
 // stripComments drops YAML comment lines, so a document of only comments counts as empty.
 func stripComments(doc []byte) []byte {
 	var out []byte
-	for _, line := range bytes.Split(doc, []byte("\n")) {
+	for line := range bytes.SplitSeq(doc, []byte("\n")) {
 		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
 			out = append(out, line...)
 			out = append(out, '\n')

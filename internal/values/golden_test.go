@@ -19,7 +19,6 @@ package values
 import (
 	"bytes"
 	"fmt"
-	"github.com/kubetink/kubetink/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/testutil"
 )
 
 // TestGoldenReleases renders the values of the rich test spec for every catalog release. Consecutive releases

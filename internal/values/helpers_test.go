@@ -80,20 +80,20 @@ func richObj(rel catalog.Release) *kubetinkv1alpha1.Tinkerbell {
 	obj.Spec.TrustedProxies = []kubetinkv1alpha1.CIDR{"10.244.0.0/16", "fd00:10:244::/56"}
 	obj.Spec.Components = &kubetinkv1alpha1.Components{
 		Smee: &kubetinkv1alpha1.SmeeComponent{
-			ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](2)},
+			ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(2))},
 			DHCP: &kubetinkv1alpha1.SmeeDHCP{
 				Mode:            kubetinkv1alpha1.DHCPModeAutoProxy,
 				BindInterface:   "eth1",
 				SourceInterface: "eth1",
 			},
 		},
-		Tootles:        &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](1)}},
-		Rufio:          &kubetinkv1alpha1.RufioComponent{MaxConcurrentReconciles: ptrTo[int32](10)},
-		TinkServer:     &kubetinkv1alpha1.TinkServerComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](3)}},
-		TinkController: &kubetinkv1alpha1.TinkControllerComponent{MaxConcurrentReconciles: ptrTo[int32](5)},
+		Tootles:        &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(1))}},
+		Rufio:          &kubetinkv1alpha1.RufioComponent{MaxConcurrentReconciles: new(int32(10))},
+		TinkServer:     &kubetinkv1alpha1.TinkServerComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(3))}},
+		TinkController: &kubetinkv1alpha1.TinkControllerComponent{MaxConcurrentReconciles: new(int32(5))},
 	}
 	obj.Spec.Deployment = &kubetinkv1alpha1.DeploymentSpec{
-		Replicas:     ptrTo[int32](2),
+		Replicas:     new(int32(2)),
 		NodeSelector: map[string]string{"kubetink.io/provisioning-network": "true"},
 		Tolerations: []corev1.Toleration{{
 			Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
@@ -113,7 +113,7 @@ func richObj(rel catalog.Release) *kubetinkv1alpha1.Tinkerbell {
 		HookOS: &kubetinkv1alpha1.HookOSAddon{
 			DownloadURL: "http://files.example.com/hook/v0.11.1",
 			Persistence: &kubetinkv1alpha1.HookOSPersistence{LocalPersistentVolume: &kubetinkv1alpha1.LocalPersistentVolume{
-				Path: "/var/lib/hookos", StorageClassName: "local-path", Size: ptrTo(resource.MustParse("4Gi")),
+				Path: "/var/lib/hookos", StorageClassName: "local-path", Size: new(resource.MustParse("4Gi")),
 			}},
 		},
 	}
@@ -133,7 +133,7 @@ func richObj(rel catalog.Release) *kubetinkv1alpha1.Tinkerbell {
 // offObj turns off everything that can be turned off.
 func offObj(version string) *kubetinkv1alpha1.Tinkerbell {
 	obj := newObj(version)
-	off := ptrTo(false)
+	off := new(false)
 	obj.Spec.ArtifactsFileServer = ""
 	obj.Spec.Components = &kubetinkv1alpha1.Components{
 		Smee:           &kubetinkv1alpha1.SmeeComponent{DHCP: &kubetinkv1alpha1.SmeeDHCP{Enabled: off}},
@@ -198,8 +198,6 @@ func splitPath(path string) []string {
 	}
 	return append(out, path[start:])
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {

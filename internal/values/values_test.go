@@ -172,12 +172,12 @@ func TestGenerateDHCP(t *testing.T) {
 		},
 		{
 			name: "DHCP off drops the broadcast init container", version: "v0.25.0",
-			smee: &kubetinkv1alpha1.SmeeComponent{DHCP: &kubetinkv1alpha1.SmeeDHCP{Enabled: ptrTo(false)}},
+			smee: &kubetinkv1alpha1.SmeeComponent{DHCP: &kubetinkv1alpha1.SmeeDHCP{Enabled: new(false)}},
 			want: map[string]any{"deployment.envs.smee.dhcpEnabled": false, "deployment.init.enabled": false},
 		},
 		{
 			name: "Smee off drops the broadcast init container", version: "v0.25.0",
-			smee: &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{Enabled: ptrTo(false)}},
+			smee: &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{Enabled: new(false)}},
 			want: map[string]any{"deployment.envs.globals.enableSmee": false, "deployment.init.enabled": false},
 		},
 		{
@@ -198,11 +198,11 @@ func TestGenerateDHCP(t *testing.T) {
 func TestGenerateLogLevels(t *testing.T) {
 	obj := newObj("v0.19.0")
 	obj.Spec.Components = &kubetinkv1alpha1.Components{
-		Smee:           &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](0)}},
-		Tootles:        &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](1)}},
-		Rufio:          &kubetinkv1alpha1.RufioComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](2)}},
-		TinkServer:     &kubetinkv1alpha1.TinkServerComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](3)}},
-		TinkController: &kubetinkv1alpha1.TinkControllerComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](9)}},
+		Smee:           &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(0))}},
+		Tootles:        &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(1))}},
+		Rufio:          &kubetinkv1alpha1.RufioComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(2))}},
+		TinkServer:     &kubetinkv1alpha1.TinkServerComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(3))}},
+		TinkController: &kubetinkv1alpha1.TinkControllerComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(9))}},
 	}
 	expect(t, mustGenerate(t, obj, testFacts), map[string]any{
 		"deployment.envs.smee.logLevel":           int64(0),
@@ -216,8 +216,8 @@ func TestGenerateLogLevels(t *testing.T) {
 	for level, want := range map[int32]string{0: "info", 1: "debug", 5: "debug"} {
 		legacy := newObj("0.6.2")
 		legacy.Spec.Components = &kubetinkv1alpha1.Components{
-			Smee:    &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo(level)}},
-			Tootles: &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](0)}},
+			Smee:    &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(level)}},
+			Tootles: &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(0))}},
 		}
 		expect(t, mustGenerate(t, legacy, testFacts), map[string]any{"smee.logLevel": want, "hegel.logLevel": nil})
 	}
@@ -305,8 +305,8 @@ func TestGenerateRegistryMirror(t *testing.T) {
 
 func TestGeneratePlacementOnlyOnEnabledAddons(t *testing.T) {
 	obj := richObj(lookup(t, "v0.25.0"))
-	obj.Spec.Addons.KubeVip.Enabled = ptrTo(false)
-	obj.Spec.Addons.HookOS.Enabled = ptrTo(false)
+	obj.Spec.Addons.KubeVip.Enabled = new(false)
+	obj.Spec.Addons.HookOS.Enabled = new(false)
 	expect(t, mustGenerate(t, obj, testFacts), map[string]any{
 		"deployment.nodeSelector":        map[string]any{"kubetink.io/provisioning-network": "true"},
 		"optional.kubevip.nodeSelector":  nil,
@@ -360,16 +360,16 @@ func TestGenerateErrors(t *testing.T) {
 		wantErr string
 	}{
 		{name: "maxConcurrentReconciles before v0.23", version: "v0.22.1", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
-			o.Spec.Components = &kubetinkv1alpha1.Components{Rufio: &kubetinkv1alpha1.RufioComponent{MaxConcurrentReconciles: ptrTo[int32](3)}}
+			o.Spec.Components = &kubetinkv1alpha1.Components{Rufio: &kubetinkv1alpha1.RufioComponent{MaxConcurrentReconciles: new(int32(3))}}
 		}, wantErr: "spec.components.rufio.maxConcurrentReconciles needs Tinkerbell v0.23.0"},
 		{name: "maxConcurrentReconciles on the stack chart", version: "0.6.2", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
-			o.Spec.Components = &kubetinkv1alpha1.Components{TinkController: &kubetinkv1alpha1.TinkControllerComponent{MaxConcurrentReconciles: ptrTo[int32](3)}}
+			o.Spec.Components = &kubetinkv1alpha1.Components{TinkController: &kubetinkv1alpha1.TinkControllerComponent{MaxConcurrentReconciles: new(int32(3))}}
 		}, wantErr: "spec.components.tinkController.maxConcurrentReconciles"},
 		{name: "bind interface on the stack chart", version: "0.6.2", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
 			o.Spec.Components = &kubetinkv1alpha1.Components{Smee: &kubetinkv1alpha1.SmeeComponent{DHCP: &kubetinkv1alpha1.SmeeDHCP{BindInterface: "eth1"}}}
 		}, wantErr: "spec.components.smee.dhcp.bindInterface"},
 		{name: "Tootles log level on the stack chart", version: "0.6.2", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
-			o.Spec.Components = &kubetinkv1alpha1.Components{Tootles: &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: ptrTo[int32](1)}}}
+			o.Spec.Components = &kubetinkv1alpha1.Components{Tootles: &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{LogLevel: new(int32(1))}}}
 		}, wantErr: "spec.components.tootles.logLevel"},
 		{name: "stack chart without a public IP", version: "0.6.2", mutate: func(o *kubetinkv1alpha1.Tinkerbell) { o.Spec.PublicIP = "" },
 			facts: &Facts{}, wantErr: "spec.publicIP (or spec.publicIPFrom) is required"},
@@ -394,7 +394,7 @@ func TestGenerateErrors(t *testing.T) {
 		}, wantErr: "spec.trustedProxies[0]"},
 		{name: "everything off", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
 			off := offObj("v0.25.0")
-			off.Spec.Components.Smee.Enabled = ptrTo(false)
+			off.Spec.Components.Smee.Enabled = new(false)
 			o.Spec.Components = off.Spec.Components
 		}, wantErr: "spec.components: at least one component"},
 		{name: "bad mirror", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {

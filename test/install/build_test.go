@@ -45,13 +45,13 @@ func parseDockerfile() (*dockerfile, error) {
 	}
 	d := &dockerfile{}
 	var cont string
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if strings.HasSuffix(line, "\\") {
-			cont += strings.TrimSuffix(line, "\\") + " "
+		if before, ok := strings.CutSuffix(line, "\\"); ok {
+			cont += before + " "
 			continue
 		}
 		line, cont = cont+line, ""

@@ -35,8 +35,9 @@ import (
 // config/default is a complete install: every object the operator needs, and nothing else.
 func TestDefault_IsACompleteInstall(t *testing.T) {
 	g := NewWithT(t)
-	var got []string
-	for _, u := range defaultObjects(t) {
+	objs := defaultObjects(t)
+	got := make([]string, 0, len(objs))
+	for _, u := range objs {
 		got = append(got, u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName())
 	}
 	g.Expect(got).To(ConsistOf(

@@ -76,7 +76,7 @@ func httpGet(url string) (int, string, error) {
 
 // sample finds one series in Prometheus text format: the value of name{labels...}; ok is false when absent.
 func sample(body, name string, labels map[string]string) (value float64, ok bool) {
-	for _, line := range strings.Split(body, "\n") {
+	for line := range strings.SplitSeq(body, "\n") {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
@@ -103,11 +103,11 @@ func sample(body, name string, labels map[string]string) (value float64, ok bool
 func markReady(g Gomega, u *unstructured.Unstructured) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(u.GroupVersionKind())
-	if err := k8sClient.Get(ctxBackground, client.ObjectKeyFromObject(u), live); apierrors.IsNotFound(err) {
+	err := k8sClient.Get(ctxBackground, client.ObjectKeyFromObject(u), live)
+	if apierrors.IsNotFound(err) {
 		return
-	} else {
-		g.Expect(err).NotTo(HaveOccurred())
 	}
+	g.Expect(err).NotTo(HaveOccurred())
 	gen := live.GetGeneration()
 	if observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration"); observed == gen {
 		return

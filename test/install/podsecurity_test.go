@@ -60,7 +60,7 @@ func TestPodSecurity_ManagerPodIsRestricted(t *testing.T) {
 			p.Spec.Containers[0].SecurityContext.RunAsNonRoot = nil
 		},
 		"allows privilege escalation": func(p *corev1.Pod) {
-			p.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
+			p.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = new(true)
 		},
 		"keeps capabilities": func(p *corev1.Pod) { p.Spec.Containers[0].SecurityContext.Capabilities = nil },
 		"has no seccomp profile": func(p *corev1.Pod) {

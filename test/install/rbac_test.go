@@ -233,7 +233,7 @@ func TestRBAC_NoWildcards(t *testing.T) {
 		if u.GetKind() != "ClusterRole" && u.GetKind() != "Role" {
 			continue
 		}
-		rules, _, _ := unstructuredRules(u.Object)
+		rules := unstructuredRules(u.Object)
 		g.Expect(rules).NotTo(BeEmpty(), "%s %s", u.GetKind(), u.GetName())
 		for _, r := range rules {
 			for _, field := range []string{"apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"} {
@@ -246,15 +246,16 @@ func TestRBAC_NoWildcards(t *testing.T) {
 	}
 }
 
-func unstructuredRules(obj map[string]any) ([]map[string]any, bool, error) {
-	list, ok := obj["rules"].([]any)
+// unstructuredRules returns the rules of a Role or ClusterRole.
+func unstructuredRules(obj map[string]any) []map[string]any {
+	list, _ := obj["rules"].([]any)
 	var out []map[string]any
 	for _, r := range list {
 		if m, ok := r.(map[string]any); ok {
 			out = append(out, m)
 		}
 	}
-	return out, ok, nil
+	return out
 }
 
 // Every +kubebuilder:rbac marker (the source of role.yaml) carries its reason: a run of markers is preceded by a

@@ -81,7 +81,7 @@ func versionSchema(crd *unstructured.Unstructured, version string) map[string]an
 // a declared property, or sit under x-kubernetes-preserve-unknown-fields.
 func declares(s map[string]any, path string) bool {
 	node := s
-	for _, seg := range strings.Split(path, ".") {
+	for seg := range strings.SplitSeq(path, ".") {
 		if preserves(node) {
 			return true
 		}
