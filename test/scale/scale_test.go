@@ -80,6 +80,7 @@ func buildKubetink(b *testing.B) string {
 }
 
 func runScale(b *testing.B, bin string, sites int) {
+	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := testutil.Start(testutil.Options{FluxCRDs: true})
@@ -150,6 +151,7 @@ func runScale(b *testing.B, bin string, sites int) {
 // with the revisions they record (testutil.SetFluxRevisions). Like kustomize- and helm-controller, it reconciles
 // a Kustomization or HelmRelease only once its source has an artifact, and again when that artifact appears.
 func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
+	b.Helper()
 	events := make(chan *unstructured.Unstructured)
 	for _, gvr := range fluxKinds {
 		w, err := dyn.Resource(gvr).Namespace(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{})
@@ -236,6 +238,7 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
 // scrapeRequests sums client-go's rest_client_requests_total from the operator's metrics endpoint: every request
 // the operator sent to the apiserver, reads and writes, since it started.
 func scrapeRequests(b *testing.B, addr string) int {
+	b.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics") //nolint:gosec // loopback
 	if err != nil {
 		b.Fatal(err)
@@ -259,11 +262,12 @@ func scrapeRequests(b *testing.B, addr string) int {
 
 // peakRSS reads the peak resident set size (VmHWM, KiB) of a process.
 func peakRSS(b *testing.B, pid int) int {
+	b.Helper()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
 			kb, _ := strconv.Atoi(strings.Fields(line)[1])
 			return kb
