@@ -18,12 +18,17 @@ package testutil
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
+
+// ErrNoArtifact is returned for a Kustomization or HelmRelease whose source has no artifact yet: its controller
+// would wait for one, and reconcile again when it appears.
+var ErrNoArtifact = errors.New("the source has no artifact yet")
 
 // SourceGetter returns the live source object of a kind and name in a namespace, or nil when there is none.
 type SourceGetter func(kind, namespace, name string) (*unstructured.Unstructured, error)
@@ -32,9 +37,11 @@ type SourceGetter func(kind, namespace, name string) (*unstructured.Unstructured
 // reconciled it: a GitRepository's or OCIRepository's artifact for the tag in its spec; the lastAppliedRevision
 // of a Kustomization, which is its GitRepository's artifact; and a HelmRelease's latest release, made from the
 // chart its OCIRepository holds. Tests that play Flux (no Flux controller runs in envtest) call it with the
-// conditions they set. Revisions are derived from the spec, so a new tag gives a new revision. It reports false
-// when a Kustomization's or HelmRelease's source has no artifact yet: its controller would wait for one.
-func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (bool, error) {
+// conditions they set. Revisions are derived from the spec, so a new tag gives a new revision.
+//
+// It reports whether the revisions changed, so a stand-in can reconcile level-based like the controllers: an
+// object whose generation was observed still needs a write when its source's artifact moved on.
+func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (changed bool, err error) {
 	now := time.Now().UTC().Format(time.RFC3339)
 	switch obj.GetKind() {
 	case "GitRepository", "OCIRepository":
@@ -45,6 +52,9 @@ func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (b
 		if obj.GetKind() == "GitRepository" {
 			revision = tag + "@sha1:" + sum[:40]
 		}
+		if current, _, _ := unstructured.NestedString(obj.Object, "status", "artifact", "revision"); current == revision {
+			return false, nil
+		}
 		path := strings.ToLower(obj.GetKind()) + "/" + obj.GetNamespace() + "/" + obj.GetName() + "/" + sum[:12] + ".tar.gz"
 		return true, unstructured.SetNestedMap(obj.Object, map[string]any{
 			"revision": revision, "digest": "sha256:" + sum, "path": path,
@@ -53,11 +63,14 @@ func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (b
 	case "Kustomization":
 		name, _, _ := unstructured.NestedString(obj.Object, "spec", "sourceRef", "name")
 		source, err := getSource("GitRepository", obj.GetNamespace(), name)
-		if err != nil || source == nil {
+		if err != nil {
 			return false, err
 		}
-		revision, _, _ := unstructured.NestedString(source.Object, "status", "artifact", "revision")
+		revision, _, _ := unstructured.NestedString(sourceArtifact(source), "revision")
 		if revision == "" {
+			return false, ErrNoArtifact
+		}
+		if current, _, _ := unstructured.NestedString(obj.Object, "status", "lastAppliedRevision"); current == revision {
 			return false, nil
 		}
 		return true, unstructured.SetNestedField(obj.Object, revision, "status", "lastAppliedRevision")
@@ -65,19 +78,22 @@ func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (b
 		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "chartRef", "kind")
 		name, _, _ := unstructured.NestedString(obj.Object, "spec", "chartRef", "name")
 		if kind != "OCIRepository" {
-			return true, nil
-		}
-		source, err := getSource(kind, obj.GetNamespace(), name)
-		if err != nil || source == nil {
-			return false, err
-		}
-		tag, _, _ := unstructured.NestedString(source.Object, "spec", "ref", "tag")
-		digest, _, _ := unstructured.NestedString(source.Object, "status", "artifact", "digest")
-		if tag == "" || len(digest) < 19 {
 			return false, nil
 		}
+		source, err := getSource(kind, obj.GetNamespace(), name)
+		if err != nil {
+			return false, err
+		}
+		digest, _, _ := unstructured.NestedString(sourceArtifact(source), "digest")
+		if len(digest) < len("sha256:")+12 {
+			return false, ErrNoArtifact
+		}
+		tag, _, _ := unstructured.NestedString(source.Object, "spec", "ref", "tag")
 		// helm-controller qualifies an OCI chart's version with the first 12 characters of the artifact digest.
-		chartVersion := strings.TrimPrefix(tag, "v") + "+" + digest[7:19]
+		chartVersion := strings.TrimPrefix(tag, "v") + "+" + digest[len("sha256:"):len("sha256:")+12]
+		if current, _, _ := unstructured.NestedString(obj.Object, "status", "lastAttemptedRevision"); current == chartVersion {
+			return false, nil
+		}
 		release, _, _ := unstructured.NestedString(obj.Object, "spec", "releaseName")
 		namespace, _, _ := unstructured.NestedString(obj.Object, "spec", "targetNamespace")
 		if err := unstructured.SetNestedSlice(obj.Object, []any{map[string]any{
@@ -89,5 +105,14 @@ func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (b
 		}
 		return true, unstructured.SetNestedField(obj.Object, chartVersion, "status", "lastAttemptedRevision")
 	}
-	return true, nil
+	return false, nil
+}
+
+// sourceArtifact returns a source's status.artifact, or nil.
+func sourceArtifact(source *unstructured.Unstructured) map[string]any {
+	if source == nil {
+		return nil
+	}
+	artifact, _, _ := unstructured.NestedMap(source.Object, "status", "artifact")
+	return artifact
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package install
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -109,14 +111,32 @@ func markReady(g Gomega, u *unstructured.Unstructured) {
 	}
 	g.Expect(err).NotTo(HaveOccurred())
 	gen := live.GetGeneration()
-	if observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration"); observed == gen {
+	changed := false
+	if observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration"); observed != gen {
+		cond := map[string]any{"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
+			"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}
+		g.Expect(unstructured.SetNestedSlice(live.Object, []any{cond}, "status", "conditions")).To(Succeed())
+		g.Expect(unstructured.SetNestedField(live.Object, gen, "status", "observedGeneration")).To(Succeed())
+		changed = true
+	}
+	// The revisions Flux records (a Kustomization applies its source's new artifact even when its own spec is
+	// unchanged); a Kustomization or HelmRelease whose source has no artifact yet waits for the next round.
+	moved, err := testutil.SetFluxRevisions(live, func(kind, namespace, name string) (*unstructured.Unstructured, error) {
+		source := &unstructured.Unstructured{}
+		source.SetGroupVersionKind(sourcev1.GroupVersion.WithKind(kind))
+		err := k8sClient.Get(ctxBackground, client.ObjectKey{Namespace: namespace, Name: name}, source)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return source, err
+	})
+	if errors.Is(err, testutil.ErrNoArtifact) {
 		return
 	}
-	cond := map[string]any{"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
-		"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}
-	g.Expect(unstructured.SetNestedSlice(live.Object, []any{cond}, "status", "conditions")).To(Succeed())
-	g.Expect(unstructured.SetNestedField(live.Object, gen, "status", "observedGeneration")).To(Succeed())
-	g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctxBackground, live))).To(Succeed())
+	g.Expect(err).NotTo(HaveOccurred())
+	if changed || moved {
+		g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctxBackground, live))).To(Succeed())
+	}
 }
 
 // finishJob writes a Job's terminal status the way the Job controller does (none runs here).

@@ -21,6 +21,7 @@ package scale
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -193,17 +194,18 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
 	waiting := map[string][]*unstructured.Unstructured{}
 	var reconcile func(u *unstructured.Unstructured)
 	reconcile = func(u *unstructured.Unstructured) {
-		if obs, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); obs == u.GetGeneration() {
-			return
-		}
 		gen := u.GetGeneration()
-		_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
-			"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
-			"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
-		}}, "status", "conditions")
-		_ = unstructured.SetNestedField(u.Object, gen, "status", "observedGeneration")
-		ok, err := testutil.SetFluxRevisions(u, getSource)
-		if err != nil || !ok {
+		changed := false
+		if obs, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); obs != gen {
+			_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
+				"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
+				"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
+			}}, "status", "conditions")
+			_ = unstructured.SetNestedField(u.Object, gen, "status", "observedGeneration")
+			changed = true
+		}
+		moved, err := testutil.SetFluxRevisions(u, getSource)
+		if errors.Is(err, testutil.ErrNoArtifact) {
 			ref := "sourceRef"
 			if u.GetKind() == "HelmRelease" {
 				ref = "chartRef"
@@ -211,6 +213,9 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
 			name, _, _ := unstructured.NestedString(u.Object, "spec", ref, "name")
 			key := u.GetNamespace() + "/" + name
 			waiting[key] = append(waiting[key], u)
+			return
+		}
+		if err != nil || (!changed && !moved) {
 			return
 		}
 		if _, err := dyn.Resource(resource(u.GetKind())).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
