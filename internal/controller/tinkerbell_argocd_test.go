@@ -326,6 +326,7 @@ func mustPlan(g Gomega, from, to string) []migration.Step {
 // watchEvents records every version of the objects of a kind in a namespace, from now on; the returned function
 // reads what arrived until the stream has been quiet for a moment.
 func watchEvents(t *testing.T, g *WithT, apiVersion, kind, ns string) func() []*unstructured.Unstructured {
+	t.Helper()
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion(apiVersion)
 	list.SetKind(kind + "List")

@@ -31,7 +31,7 @@ import (
 	"github.com/kubetink/kubetink/internal/values"
 )
 
-func createNode(t *testing.T, g *WithT, name string, cidrs ...string) *corev1.Node {
+func createNode(t *testing.T, g *WithT, name string, cidrs ...string) {
 	t.Helper()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{PodCIDRs: cidrs}}
 	if len(cidrs) > 0 {
@@ -39,7 +39,6 @@ func createNode(t *testing.T, g *WithT, name string, cidrs ...string) *corev1.No
 	}
 	g.Expect(k8sClient.Create(context.Background(), node)).To(Succeed())
 	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), node) })
-	return node
 }
 
 // helmValues returns the values of the generated HelmRelease.

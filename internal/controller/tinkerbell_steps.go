@@ -77,8 +77,7 @@ func installed(tb *kubetinkv1alpha1.Tinkerbell) bool {
 func (r *TinkerbellReconciler) checkVersion(_ context.Context, s *scope) error {
 	version := s.obj.Spec.Version
 	if _, err := catalog.Lookup(version); err != nil {
-		var unsupported *catalog.UnsupportedVersionError
-		if errors.As(err, &unsupported) {
+		if _, ok := errors.AsType[*catalog.UnsupportedVersionError](err); ok {
 			return stalled(kubetinkv1alpha1.UnsupportedVersionReason, "%s", err.Error())
 		}
 		return stalled(kubetinkv1alpha1.RenderFailedReason, "%s", err.Error())

@@ -385,6 +385,7 @@ func (r *TinkerbellReconciler) jobFailed(ctx context.Context, s *scope, job *bat
 	// and later passes find the Tinkerbell MigrationFailed already.
 	if conditions.GetReason(s.obj, kubetinkv1alpha1.MigratedCondition) != kubetinkv1alpha1.MigrationFailedReason {
 		metrics.RecordMigrationRun(job.Labels[migration.PhaseLabel], metrics.ResultFailed)
+		r.event(s.obj, corev1.EventTypeWarning, kubetinkv1alpha1.MigrationFailedReason, "migration Job %s failed: %s", job.Name, msg)
 	}
 	conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationFailedReason, "%s", text)
 	return stalled(kubetinkv1alpha1.MigrationFailedReason, "%s", text)

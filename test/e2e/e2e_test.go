@@ -160,7 +160,7 @@ func (s *gitops) deployment(g Gomega) *appsv1.Deployment {
 
 // install: the Tinkerbell comes from Git, Kubetink generates the Flux objects, Flux installs the CRDs and the
 // chart, and the values Kubetink generated (the public IP, the trusted proxies from the Nodes) reach the workload.
-func (s *gitops) install(t *testing.T) {
+func (s *gitops) install(t *testing.T) { //nolint:thelper // a scenario run by t.Run, not a helper
 	g := NewWithT(t)
 	ctx := context.Background()
 	pushed := s.commit(t, "Install Tinkerbell v0.19.0", map[string][]byte{
@@ -207,9 +207,9 @@ func (s *gitops) install(t *testing.T) {
 	g.Expect(strings.Split(env["TINKERBELL_TRUSTED_PROXIES"], ",")).To(ConsistOf("10.244.0.0/24", "10.244.1.0/24"))
 	g.Expect(env).To(HaveKeyWithValue("TINKERBELL_IPXE_HTTP_SCRIPT_OSIE_URL", "http://192.168.2.112:7173"))
 	g.Expect(env).To(HaveKeyWithValue("TINKERBELL_ENABLE_CRD_MIGRATIONS", "false"), "Kubetink manages the CRDs")
-	g.Expect(containerImage(d, "tinkerbell")).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.19.0"))
+	g.Expect(tinkerbellImage(d)).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.19.0"))
 	t.Logf("Deployment %s/tinkerbell: image %s, TINKERBELL_PUBLIC_IPV4=%s TINKERBELL_TRUSTED_PROXIES=%s",
-		target, containerImage(d, "tinkerbell"), env["TINKERBELL_PUBLIC_IPV4"], env["TINKERBELL_TRUSTED_PROXIES"])
+		target, tinkerbellImage(d), env["TINKERBELL_PUBLIC_IPV4"], env["TINKERBELL_TRUSTED_PROXIES"])
 	for _, crd := range []string{"hardware.tinkerbell.org", "templates.tinkerbell.org", "workflows.tinkerbell.org", "machines.bmc.tinkerbell.org"} {
 		c := &apiextensionsv1.CustomResourceDefinition{}
 		g.Expect(s.env.Client.Get(ctx, client.ObjectKey{Name: crd}, c)).To(Succeed())
@@ -227,7 +227,7 @@ func (s *gitops) install(t *testing.T) {
 
 // upgrade: a commit bumps the version; the preflight holds the upgrade while a Workflow runs, then the
 // pre-upgrade Job, the new release and the post-upgrade Job run, and the upstream-shaped objects are migrated.
-func (s *gitops) upgrade(t *testing.T) {
+func (s *gitops) upgrade(t *testing.T) { //nolint:thelper // a scenario run by t.Run, not a helper
 	g := NewWithT(t)
 	ctx := context.Background()
 	kubectl(t, s.env, "apply", "--server-side", "-f", filepath.Join(repoRoot, "test", "e2e", "testdata", "objects", "v0.19.0.yaml"))
@@ -248,7 +248,7 @@ func (s *gitops) upgrade(t *testing.T) {
 	})
 	t.Logf("Migrated: %s", apimeta.FindStatusCondition(s.tinkerbell(g).Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
 	show(t, s.env)
-	g.Expect(containerImage(s.deployment(g), "tinkerbell")).To(HaveSuffix(":v0.19.0"), "v0.19.0 keeps running while the upgrade waits")
+	g.Expect(tinkerbellImage(s.deployment(g))).To(HaveSuffix(":v0.19.0"), "v0.19.0 keeps running while the upgrade waits")
 	jobs := &batchv1.JobList{}
 	g.Expect(s.env.Client.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
 	g.Expect(jobs.Items).To(BeEmpty(), "no migration runs while the upgrade waits")
@@ -263,7 +263,7 @@ func (s *gitops) upgrade(t *testing.T) {
 		hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tinkerbell"}}
 		expectReady(g, s.env, hr, func() []metav1.Condition { return hr.Status.Conditions })
 		g.Expect(hr.Status.History.Latest().ChartVersion).To(HavePrefix("0.25.0+"))
-		g.Expect(containerImage(s.deployment(g), "tinkerbell")).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
+		g.Expect(tinkerbellImage(s.deployment(g))).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
 	})
 	eventually(t, "the post-upgrade migration Job ran and completed", func(g Gomega) {
 		g.Expect(jobComplete(g, s.env, "tinkerbell-migrate-v0-25-0-post")).To(BeTrue())
@@ -280,7 +280,7 @@ func (s *gitops) upgrade(t *testing.T) {
 	t.Logf("Migrated: %s", apimeta.FindStatusCondition(tb.Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
 	show(t, s.env)
 	t.Logf("$ kubectl get jobs -n %s\n%s", ns, kubectl(t, s.env, "get", "jobs", "-n", ns))
-	var migrations []string
+	migrations := make([]string, 0, len(tb.Status.Migrations))
 	for _, m := range tb.Status.Migrations {
 		migrations = append(migrations, m.Name)
 	}
@@ -327,7 +327,7 @@ func (s *gitops) upgrade(t *testing.T) {
 
 // remove: a commit removes the Tinkerbell; the Kustomization prunes it, Kubetink deletes what it generated and
 // helm-controller uninstalls the release; the CRDs and the user's objects stay.
-func (s *gitops) remove(t *testing.T) {
+func (s *gitops) remove(t *testing.T) { //nolint:thelper // a scenario run by t.Run, not a helper
 	g := NewWithT(t)
 	ctx := context.Background()
 	pushed := s.commit(t, "Remove Tinkerbell", map[string][]byte{
@@ -368,7 +368,7 @@ func (s *gitops) remove(t *testing.T) {
 
 // badSpecThenFix: a Tinkerbell with a version Kubetink does not know is committed; it is Stalled with a message
 // a user can act on, nothing is generated, and the fixing commit recovers.
-func (s *gitops) badSpecThenFix(t *testing.T) {
+func (s *gitops) badSpecThenFix(t *testing.T) { //nolint:thelper // a scenario run by t.Run, not a helper
 	g := NewWithT(t)
 	ctx := context.Background()
 	s.commit(t, "Install Tinkerbell v0.26.0", map[string][]byte{
@@ -406,7 +406,7 @@ func (s *gitops) badSpecThenFix(t *testing.T) {
 	eventually(t, "the fixed Tinkerbell is Ready", func(g Gomega) {
 		tb := s.expectTinkerbellReady(g, "v0.25.0")
 		g.Expect(apimeta.IsStatusConditionTrue(tb.Status.Conditions, meta.StalledCondition)).To(BeFalse())
-		g.Expect(containerImage(s.deployment(g), "tinkerbell")).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
+		g.Expect(tinkerbellImage(s.deployment(g))).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
 	})
 	t.Logf("FIGURE commit -> Tinkerbell Ready (fix, install v0.25.0): %s", time.Since(pushed).Round(100*time.Millisecond))
 	eventually(t, "the fleet Kustomization is Ready again", func(g Gomega) {

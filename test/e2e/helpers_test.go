@@ -245,9 +245,10 @@ func containerEnv(d *appsv1.Deployment, container string) map[string]string {
 	return out
 }
 
-func containerImage(d *appsv1.Deployment, container string) string {
+// tinkerbellImage returns the image of the unified chart's tinkerbell container.
+func tinkerbellImage(d *appsv1.Deployment) string {
 	for _, c := range d.Spec.Template.Spec.Containers {
-		if c.Name == container {
+		if c.Name == "tinkerbell" {
 			return c.Image
 		}
 	}
@@ -289,7 +290,7 @@ func applyObjects(t *testing.T, env *localenv.Env, file string) {
 	data, err := os.ReadFile(file)
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
-	for _, doc := range strings.Split(string(data), "\n---\n") {
+	for doc := range strings.SplitSeq(string(data), "\n---\n") {
 		u := &unstructured.Unstructured{}
 		g.Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
 		if len(u.Object) == 0 {

@@ -125,7 +125,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	})
 	var tb *kubetinkv1alpha1.Tinkerbell
 	eventually(t, "the unified chart v0.25.0 is installed, the post-upgrade Job ran, Tinkerbell Ready and Migrated", func(g Gomega) {
-		g.Expect(containerImage(deployment(g, "tinkerbell"), "tinkerbell")).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
+		g.Expect(tinkerbellImage(deployment(g, "tinkerbell"))).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
 		g.Expect(jobComplete(g, env, "tinkerbell-migrate-v0-25-0-post")).To(BeTrue())
 		tb = ready(g, "v0.25.0")
 		g.Expect(apimeta.IsStatusConditionTrue(tb.Status.Conditions, kubetinkv1alpha1.MigratedCondition)).To(BeTrue())
@@ -163,7 +163,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	g.Expect(userData).To(ContainSubstring("http://mirror.example.com:8080/bootstrap.sh"), "other hosts are left alone")
 	t.Logf("after the upgrade: Workflow wf-success state %s, tasks[0].agentID %v; Template and Hardware on %s moved to :7080/:7173, tink-worker -> tink-agent",
 		state, tasks[0].(map[string]any)["agentID"], publicIP)
-	var names []string
+	names := make([]string, 0, len(tb.Status.Migrations))
 	for _, m := range tb.Status.Migrations {
 		names = append(names, m.Name)
 	}

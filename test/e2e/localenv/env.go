@@ -309,11 +309,9 @@ func (e *Env) startJobRunner(kubetink string) {
 		started:    map[types.UID]bool{},
 		pollPeriod: 250 * time.Millisecond,
 	}
-	e.runnerWG.Add(1)
-	go func() {
-		defer e.runnerWG.Done()
+	e.runnerWG.Go(func() {
 		r.run(ctx)
-	}()
+	})
 }
 
 // NewRepo creates an empty repository on the Git server.
@@ -335,15 +333,13 @@ func (e *Env) Stop() {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		for _, p := range e.procs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if err := p.stop(stopGrace); err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		if e.git != nil {

@@ -24,7 +24,7 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/cgi"
+	"net/http/cgi" //nolint:gosec // git-http-backend is a CGI program; httpoxy (G504) affects Go before 1.6.3 only
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -79,13 +79,11 @@ func (r *jobRunner) maybeStart(ctx context.Context, job *batchv1.Job) {
 		return
 	}
 	r.started[job.UID] = true
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
+	r.wg.Go(func() {
 		if err := r.runJob(ctx, job.DeepCopy()); err != nil && ctx.Err() == nil {
 			r.logf("job runner: Job %s/%s: %v", job.Namespace, job.Name, err)
 		}
-	}()
+	})
 }
 
 func finished(job *batchv1.Job) bool {
@@ -121,8 +119,8 @@ func (r *jobRunner) runJob(ctx context.Context, job *batchv1.Job) error {
 	if err := r.patchStatus(ctx, job, func(s *batchv1.JobStatus) {
 		s.StartTime = &start
 		s.Active = 1
-		s.Ready = ptr[int32](0)
-		s.Terminating = ptr[int32](0)
+		s.Ready = new(int32(0))
+		s.Terminating = new(int32(0))
 	}); err != nil {
 		return err
 	}
@@ -151,7 +149,7 @@ func (r *jobRunner) runJob(ctx context.Context, job *batchv1.Job) error {
 			now := metav1.Now()
 			return r.patchStatus(ctx, job, func(s *batchv1.JobStatus) {
 				s.Active, s.Succeeded, s.Failed = 0, 1, attempt-1
-				s.Ready = ptr[int32](0)
+				s.Ready = new(int32(0))
 				s.CompletionTime = &now
 				s.Conditions = append(s.Conditions,
 					jobCondition(batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods"),
@@ -194,7 +192,7 @@ func (r *jobRunner) fail(ctx context.Context, job *batchv1.Job, failed int32, re
 			s.StartTime = &now
 		}
 		s.Active, s.Failed = 0, failed
-		s.Ready = ptr[int32](0)
+		s.Ready = new(int32(0))
 		s.Conditions = append(s.Conditions,
 			jobCondition(batchv1.JobFailureTarget, reason, message),
 			jobCondition(batchv1.JobFailed, reason, message))
@@ -227,5 +225,3 @@ func indent(s string) string {
 	}
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -63,7 +63,7 @@ func init() {
 // stderr to logPath. The child gets SIGTERM when this program dies and runs in its own process group, so a
 // Ctrl-C in the terminal reaches only this program, which then stops the children in order.
 func startProcess(name, logPath string, env []string, bin string, args ...string) (*process, error) {
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
