@@ -26,8 +26,9 @@ import (
 	"testing"
 )
 
-// gcCycle is a line of GODEBUG=gctrace=1: one completed garbage collection.
-var gcCycle = regexp.MustCompile(`(?m)^gc \d+ @`)
+// gcCycle is the start of a GODEBUG=gctrace=1 line: one completed garbage collection. It is not anchored to
+// the start of a line: the collector may print it into the middle of an inittrace line.
+var gcCycle = regexp.MustCompile(`gc \d+ @[0-9.]+s \d+%:`)
 
 // traceRender runs "kubetink render" as a process with the runtime's init and GC traces on, with env added to an
 // environment free of GOGC and GOMEMLIMIT, and returns its standard error.
