@@ -27,16 +27,20 @@ import (
 	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/controller"
+	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/scheme"
 	"github.com/kubetink/kubetink/internal/version"
 )
@@ -116,12 +120,25 @@ func runManager(o *managerOptions) error {
 	if err != nil {
 		return err
 	}
-	cacheOpts, err := cacheOptions(o.watchSelector)
+	// One REST mapper for the manager and the cache options, which ask what the apiserver serves.
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to create the HTTP client: %w", err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return fmt.Errorf("failed to create the REST mapper: %w", err)
+	}
+	s := scheme.New()
+	cacheOpts, err := cacheOptions(o.watchSelector, servedBy(s, mapper))
 	if err != nil {
 		return err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme.New(),
+		Scheme: s,
+		MapperProvider: func(*rest.Config, *http.Client) (apimeta.RESTMapper, error) {
+			return mapper, nil
+		},
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:        o.healthAddr,
@@ -173,8 +190,14 @@ func runManager(o *managerOptions) error {
 }
 
 // cacheOptions keeps the informer caches small: no managedFields anywhere, no Node status (image lists are
-// large and unused), and only the Tinkerbells matching the watch selector.
-func cacheOptions(watchSelector string) (cache.Options, error) {
+// large and unused), of the kinds Kubetink generates only its own objects, and only the Tinkerbells matching
+// the watch selector.
+//
+// The selection of Kubetink's own objects applies to the kinds the apiserver serves when the manager starts:
+// controller-runtime resolves every kind it is given settings for up front. An engine installed later (Argo CD
+// added to a Flux cluster) is watched once a Tinkerbell uses it, but with a cache of all its objects until the
+// next restart of Kubetink.
+func cacheOptions(watchSelector string, served func(client.Object) bool) (cache.Options, error) {
 	opts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
@@ -187,6 +210,12 @@ func cacheOptions(watchSelector string) (cache.Options, error) {
 			}},
 		},
 	}
+	own := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})
+	for _, obj := range controller.OwnedKinds() {
+		if served(obj) {
+			opts.ByObject[obj] = cache.ByObject{Label: own}
+		}
+	}
 	if watchSelector != "" {
 		sel, err := labels.Parse(watchSelector)
 		if err != nil {
@@ -195,4 +224,16 @@ func cacheOptions(watchSelector string) (cache.Options, error) {
 		opts.ByObject[&kubetinkv1alpha1.Tinkerbell{}] = cache.ByObject{Label: sel}
 	}
 	return opts, nil
+}
+
+// servedBy returns whether the apiserver serves an object's kind, by the REST mapper; any error means no.
+func servedBy(s *runtime.Scheme, mapper apimeta.RESTMapper) func(client.Object) bool {
+	return func(obj client.Object) bool {
+		gvk, err := apiutil.GVKForObject(obj, s)
+		if err != nil {
+			return false
+		}
+		_, err = mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		return err == nil
+	}
 }

@@ -138,6 +138,20 @@ var engineKinds = map[kubetinkv1alpha1.Engine][]client.Object{
 	}()},
 }
 
+// OwnedKinds returns an object of each kind Kubetink creates and watches: the Flux and Argo CD objects it
+// generates and its migration Jobs. Every object of these kinds that Kubetink writes carries
+// render.LabelManagedBy=render.ManagedBy, so a manager may cache only those (cmd/kubetink does): a cluster's
+// other HelmReleases, Kustomizations, Applications and Jobs need not fill Kubetink's memory.
+func OwnedKinds() []client.Object {
+	out := []client.Object{&batchv1.Job{}}
+	for _, engine := range []kubetinkv1alpha1.Engine{kubetinkv1alpha1.EngineFlux, kubetinkv1alpha1.EngineArgoCD} {
+		for _, obj := range engineKinds[engine] {
+			out = append(out, obj.DeepCopyObject().(client.Object))
+		}
+	}
+	return out
+}
+
 // ensure watches the engine's kinds that are served and not watched yet. Flux objects carry the Tinkerbell as
 // controller owner; Applications (in another namespace) are mapped back through their labels.
 func (w *engineWatches) ensure(engine kubetinkv1alpha1.Engine) error {
