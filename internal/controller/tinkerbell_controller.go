@@ -130,9 +130,10 @@ func waiting(reason, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=create;delete
 // Binding a ClusterRole needs bind on it (or holding all its rules): kubetink-migration only.
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kubetink-migration
-// Upgrade preflight: running Workflows and BMC Jobs block an upgrade (list only).
-// +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list
-// +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list
+// Upgrade preflight: running Workflows and BMC Jobs block an upgrade; while one waits, their changes are watched
+// (metadata only) to look again as soon as one finishes.
+// +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list;watch
+// +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list;watch
 // Obsolete CRDs are reported after an upgrade: get the two CRDs no release uses any more, by name.
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=baseboardmanagements.bmc.tinkerbell.org;workflowdata.tinkerbell.org
 

@@ -29,6 +29,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -154,4 +155,43 @@ func TestTinkerbellReconciler_ArgoCDOnlyCluster(t *testing.T) {
 	flux := newTinkerbell(ns, "flux")
 	g.Expect(e.c.Create(context.Background(), flux)).To(Succeed())
 	e.waitReason(g, flux, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "does not serve GitRepository.source.toolkit.fluxcd.io")
+}
+
+// An upgrade blocked by a running Workflow goes ahead as soon as the Workflow finishes: the requeue is an hour
+// away, so only the watch Kubetink starts on Workflows while an upgrade waits brings it back.
+func TestTinkerbellReconciler_BlockedUpgradeGoesAheadWhenTheWorkflowFinishes(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	e := startEngineEnv(t, g, testutil.Options{CRDDirs: []string{filepath.Join("testdata", "crds"), filepath.Join("testdata", "argocd")}})
+	ns, argoNS := e.namespace(g), e.namespace(g)
+	tb := newTinkerbell(ns, "site", onArgoCD(argoNS), atVersion("v0.24.0"))
+	g.Expect(e.c.Create(context.Background(), tb)).To(Succeed())
+	e.driveArgoToReady(g, tb)
+
+	wf := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "tinkerbell.org/v1alpha1", "kind": "Workflow",
+		"metadata": map[string]any{"namespace": ns, "name": "provision-node-7"},
+		"spec":     map[string]any{"templateRef": "ubuntu", "hardwareRef": "node-7"},
+	}}
+	g.Expect(e.c.Create(context.Background(), wf)).To(Succeed())
+	g.Expect(unstructured.SetNestedField(wf.Object, "RUNNING", "status", "state")).To(Succeed())
+	g.Expect(e.c.Status().Update(context.Background(), wf)).To(Succeed())
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := e.c.Get(context.Background(), key(tb), tb); err != nil {
+			return err
+		}
+		tb.Spec.Version = "v0.25.0"
+		return e.c.Update(context.Background(), tb)
+	})).To(Succeed())
+	e.waitReason(g, tb, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeBlockedReason, "Workflow "+ns+"/provision-node-7")
+
+	// The Workflow finishes; nothing else changes.
+	g.Expect(unstructured.SetNestedField(wf.Object, "SUCCESS", "status", "state")).To(Succeed())
+	g.Expect(e.c.Status().Update(context.Background(), wf)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := &kubetinkv1alpha1.Tinkerbell{}
+		g.Expect(e.c.Get(context.Background(), key(tb), got)).To(Succeed())
+		g.Expect(got.Status.LastAttemptedVersion).To(Equal("v0.25.0"), "the preflight passed")
+		g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).NotTo(HaveField("Reason", kubetinkv1alpha1.UpgradeBlockedReason))
+	}, timeout, interval).Should(Succeed())
 }

@@ -29,6 +29,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -47,6 +48,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/migration"
 )
 
 // TinkerbellReconcilerOptions tune the controller.
@@ -158,9 +161,18 @@ func (w *engineWatches) ensure(engine kubetinkv1alpha1.Engine) error {
 	if w == nil {
 		return nil
 	}
+	h := handler.EnqueueRequestForOwner(w.scheme, w.mapper, &kubetinkv1alpha1.Tinkerbell{}, handler.OnlyControllerOwner())
+	if engine == kubetinkv1alpha1.EngineArgoCD {
+		h = handler.EnqueueRequestsFromMapFunc(tinkerbellForLabels)
+	}
+	return w.watchServed(engineKinds[engine], h)
+}
+
+// watchServed watches each of objs' kinds that the apiserver serves and that is not watched yet.
+func (w *engineWatches) watchServed(objs []client.Object, h handler.EventHandler, preds ...predicate.Predicate) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, obj := range engineKinds[engine] {
+	for _, obj := range objs {
 		gvk, err := apiutil.GVKForObject(obj, w.scheme)
 		if err != nil {
 			return err
@@ -171,16 +183,34 @@ func (w *engineWatches) ensure(engine kubetinkv1alpha1.Engine) error {
 		if _, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 			continue // not served (yet)
 		}
-		h := handler.EnqueueRequestForOwner(w.scheme, w.mapper, &kubetinkv1alpha1.Tinkerbell{}, handler.OnlyControllerOwner())
-		if engine == kubetinkv1alpha1.EngineArgoCD {
-			h = handler.EnqueueRequestsFromMapFunc(tinkerbellForLabels)
-		}
-		if err := w.controller.Watch(source.Kind(w.cache, obj.DeepCopyObject().(client.Object), h)); err != nil {
+		if err := w.controller.Watch(source.Kind(w.cache, obj.DeepCopyObject().(client.Object), h, preds...)); err != nil {
 			return fmt.Errorf("failed to watch %s: %w", gvk.Kind, err)
 		}
 		w.registered[gvk.GroupKind()] = true
 	}
 	return nil
+}
+
+// blockerKinds are the kinds whose running objects hold an upgrade back: Workflows and BMC Jobs. Only their
+// metadata is cached; a change is a reason to run the preflight again, which lists them from the apiserver.
+func blockerKinds() []client.Object {
+	out := make([]client.Object, 0, 2)
+	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(schema.GroupVersionKind{Group: t.Group, Version: t.Version, Kind: t.Kind})
+		out = append(out, m)
+	}
+	return out
+}
+
+// watchBlockers watches Workflows and BMC Jobs once an upgrade waits for them, so that the last one finishing
+// (or being deleted) lets the upgrade go ahead at once rather than at the next periodic look. Creations count
+// too: the watch starts with a list, and a Workflow that finished while it started arrives as one.
+func (w *engineWatches) watchBlockers(h handler.EventHandler) error {
+	if w == nil {
+		return nil
+	}
+	return w.watchServed(blockerKinds(), h)
 }
 
 // served reports whether every kind of the engine is watched, which ensure does once the apiserver serves it.
@@ -227,6 +257,21 @@ func (r *TinkerbellReconciler) tinkerbellsUsingService(ctx context.Context, o cl
 		return nil
 	}
 	return requests(list, func(*kubetinkv1alpha1.Tinkerbell) bool { return true })
+}
+
+// tinkerbellsBlocked maps a change of a Workflow or BMC Job to the Tinkerbells whose upgrade has not passed its
+// preflight yet, which then runs again. (Not by the UpgradeBlocked reason: the pass that finds the first
+// blockers starts the watch before it records that reason.)
+func (r *TinkerbellReconciler) tinkerbellsBlocked(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := r.List(ctx, list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells for a Workflow or BMC Job change")
+		return nil
+	}
+	return requests(list, func(tb *kubetinkv1alpha1.Tinkerbell) bool {
+		applied := tb.Status.LastAppliedVersion
+		return applied != "" && tb.Status.LastAttemptedVersion != tb.Spec.Version && catalog.Compare(tb.Spec.Version, applied) > 0
+	})
 }
 
 // tinkerbellsSharingNamespace maps the creation or deletion of a Tinkerbell to the others with the same target

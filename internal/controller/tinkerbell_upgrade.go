@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
@@ -95,12 +96,19 @@ func (r *TinkerbellReconciler) migratePre(ctx context.Context, s *scope) error {
 			return err
 		}
 		if len(blockers) > 0 {
+			// Look again when one of them changes, not only after the requeue interval.
+			if err := r.watches.watchBlockers(handler.EnqueueRequestsFromMapFunc(r.tinkerbellsBlocked)); err != nil {
+				return err
+			}
 			msg := fmt.Sprintf("upgrade from %s to %s waits for %d running object(s): %s", from, to, len(blockers), strings.Join(blockers, "; "))
 			conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
 			return waiting(kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
 		}
 		s.obj.Status.LastAttemptedVersion = to
 		r.event(s.obj, corev1.EventTypeNormal, "UpgradeStarted", "upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
+		// Replace what the preflight said: the steps below say more as they go.
+		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason,
+			"upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
 	}
 
 	if s.upgrade.has(migration.PreUpgrade) {

@@ -112,7 +112,9 @@ func TestRBAC_Manager(t *testing.T) {
 		{verb: "delete", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", name: "kubetink-migration:flux-system:tinkerbell"},
 		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "kubetink-migration"},
 		{verb: "list", group: "tinkerbell.org", resource: "workflows"},
+		{verb: "watch", group: "tinkerbell.org", resource: "workflows"},
 		{verb: "list", group: "bmc.tinkerbell.org", resource: "jobs"},
+		{verb: "watch", group: "bmc.tinkerbell.org", resource: "jobs"},
 		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: migration.BaseboardManagements.CRDName()},
 		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: migration.WorkflowData.CRDName()},
 		// Leader election, in its own namespace only.
