@@ -105,7 +105,7 @@ func (r *TinkerbellReconciler) migratePre(ctx context.Context, s *scope) error {
 			return waiting(kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
 		}
 		s.obj.Status.LastAttemptedVersion = to
-		r.event(s.obj, corev1.EventTypeNormal, "UpgradeStarted", "upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
+		r.event(s.obj, "UpgradeStarted", "upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
 		// Replace what the preflight said: the steps below say more as they go.
 		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason,
 			"upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
@@ -153,7 +153,7 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 			return err
 		}
 		if len(obsolete) > 0 && !slices.Equal(obsolete, s.obj.Status.ObsoleteCRDs) {
-			r.event(s.obj, corev1.EventTypeNormal, "ObsoleteCRDs",
+			r.event(s.obj, "ObsoleteCRDs",
 				"CRDs %s are no longer used by Tinkerbell %s; Kubetink never deletes them", strings.Join(obsolete, ", "), s.obj.Spec.Version)
 		}
 		s.obj.Status.ObsoleteCRDs = obsolete
@@ -197,7 +197,7 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 	}
 	conditions.MarkTrue(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationSucceededReason,
 		"upgraded from %s to %s; migrations: %s", s.upgrade.from, s.upgrade.to, stepNames(s.upgrade.steps))
-	r.event(s.obj, corev1.EventTypeNormal, kubetinkv1alpha1.MigrationSucceededReason, "upgraded from %s to %s", s.upgrade.from, s.upgrade.to)
+	r.event(s.obj, kubetinkv1alpha1.MigrationSucceededReason, "upgraded from %s to %s", s.upgrade.from, s.upgrade.to)
 	return nil
 }
 
@@ -316,7 +316,7 @@ func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *sc
 			if err := r.deleteOwned(ctx, s.obj, ref); err != nil {
 				return false, err
 			}
-			r.event(s.obj, corev1.EventTypeNormal, "LegacyReleaseUninstall", "deleting HelmRelease %s to uninstall the legacy stack", live.GetName())
+			r.event(s.obj, "LegacyReleaseUninstall", "deleting HelmRelease %s to uninstall the legacy stack", live.GetName())
 		}
 	}
 	return gone, nil
@@ -371,7 +371,7 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 	if err := r.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create the migration Job %s: %w", job.Name, err)
 	}
-	r.event(s.obj, corev1.EventTypeNormal, "MigrationJobCreated", "created Job %s: %s migrations from %s to %s (%s)",
+	r.event(s.obj, "MigrationJobCreated", "created Job %s: %s migrations from %s to %s (%s)",
 		job.Name, phase.Flag(), s.upgrade.from, s.upgrade.to, s.upgrade.names(phase))
 	return r.migrating(s, "running %s-upgrade migrations (%s) in Job %s", phase.Flag(), s.upgrade.names(phase), job.Name)
 }
@@ -384,7 +384,7 @@ func (r *TinkerbellReconciler) jobFailed(ctx context.Context, s *scope, job *bat
 		if err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("failed to delete the failed migration Job %s: %w", job.Name, err)
 		}
-		r.event(s.obj, corev1.EventTypeNormal, "MigrationRetry", "deleted failed Job %s to retry", job.Name)
+		r.event(s.obj, "MigrationRetry", "deleted failed Job %s to retry", job.Name)
 		return r.migrating(s, "retrying the migration: Job %s was deleted", job.Name)
 	}
 	text := fmt.Sprintf("migration Job %s failed: %s; %s keeps running and the backups (ConfigMaps labelled kubetink.io/migration) are kept; fix the cause, then change the spec or request a reconciliation to retry",
@@ -393,7 +393,6 @@ func (r *TinkerbellReconciler) jobFailed(ctx context.Context, s *scope, job *bat
 	// and later passes find the Tinkerbell MigrationFailed already.
 	if conditions.GetReason(s.obj, kubetinkv1alpha1.MigratedCondition) != kubetinkv1alpha1.MigrationFailedReason {
 		metrics.RecordMigrationRun(job.Labels[migration.PhaseLabel], metrics.ResultFailed)
-		r.event(s.obj, corev1.EventTypeWarning, kubetinkv1alpha1.MigrationFailedReason, "migration Job %s failed: %s", job.Name, msg)
 	}
 	conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationFailedReason, "%s", text)
 	return stalled(kubetinkv1alpha1.MigrationFailedReason, "%s", text)
@@ -452,9 +451,10 @@ func stepNames(steps []migration.Step) string {
 	return strings.Join(names, ", ")
 }
 
-// event records an event on the Tinkerbell, annotated with nothing secret: versions and object names only.
-func (r *TinkerbellReconciler) event(obj *kubetinkv1alpha1.Tinkerbell, eventType, reason, format string, args ...any) {
+// event records a Normal event on the Tinkerbell for an upgrade milestone, with nothing secret in it: versions
+// and object names only. Failures reach events through the Ready condition (recordTransition).
+func (r *TinkerbellReconciler) event(obj *kubetinkv1alpha1.Tinkerbell, reason, format string, args ...any) {
 	if r.EventRecorder != nil {
-		r.EventRecorder.Eventf(obj, nil, eventType, reason, "Upgrade", format, args...)
+		r.EventRecorder.Eventf(obj, nil, corev1.EventTypeNormal, reason, "Upgrade", format, args...)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -236,6 +237,21 @@ func TestTinkerbellReconciler_FailedMigrationStallsAndRetries(t *testing.T) {
 		g.Expect(ociTag(g, oldRes)).To(Equal("v0.19.0"))
 		g.Expect(getJob(g, ns, pre.Name).UID).To(Equal(pre.UID), "a failed Job is not retried on its own")
 	}, time.Second, interval).Should(Succeed())
+	// kubectl describe shows the failure once, as a Warning, however many passes found it.
+	g.Eventually(func(g Gomega) {
+		events := &eventsv1.EventList{}
+		g.Expect(k8sClient.List(context.Background(), events, client.InNamespace(ns))).To(Succeed())
+		var failed []eventsv1.Event
+		for _, ev := range events.Items {
+			if ev.Regarding.Name == tb.Name && ev.Reason == kubetinkv1alpha1.MigrationFailedReason {
+				failed = append(failed, ev)
+			}
+		}
+		g.Expect(failed).To(HaveLen(1))
+		g.Expect(failed[0].Type).To(Equal(corev1.EventTypeWarning))
+		g.Expect(failed[0].Note).To(ContainSubstring("migration Job " + pre.Name + " failed"))
+		g.Expect(failed[0].Series).To(BeNil(), "recorded once, not repeated")
+	}, timeout, interval).Should(Succeed())
 
 	// A reconcile request retries: the failed Job is replaced.
 	editTinkerbell(g, tb, func(tb *kubetinkv1alpha1.Tinkerbell) {
