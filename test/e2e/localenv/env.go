@@ -39,6 +39,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/kubetink/kubetink/internal/scheme"
 )
 
 const (
@@ -84,7 +86,7 @@ type Env struct {
 	Kubeconfig string
 	// Config connects as administrator.
 	Config *rest.Config
-	// Client is a direct client with Scheme().
+	// Client is a direct client with the project's scheme (internal/scheme).
 	Client client.Client
 	// ChartURLs maps a chart name to its oci:// repository URL in the local registry.
 	ChartURLs map[string]string
@@ -136,7 +138,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		BinaryAssetsDirectory: opts.ControlPlaneDir,
 		CRDDirectoryPaths:     []string{filepath.Join(opts.FluxDir, "crds")},
 		ErrorIfCRDPathMissing: true,
-		Scheme:                Scheme(),
+		Scheme:                scheme.New(),
 	}
 	if e.Config, err = e.cp.Start(); err != nil {
 		e.cp = nil
@@ -146,7 +148,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err := os.WriteFile(e.Kubeconfig, e.cp.KubeConfig, 0o600); err != nil {
 		return nil, err
 	}
-	if e.Client, err = client.New(e.Config, client.Options{Scheme: Scheme()}); err != nil {
+	if e.Client, err = client.New(e.Config, client.Options{Scheme: scheme.New()}); err != nil {
 		return nil, err
 	}
 	opts.Logf("kube-apiserver %s and etcd up in %s", e.Config.Host, since(t0))

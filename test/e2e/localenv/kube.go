@@ -24,29 +24,8 @@ import (
 	"strings"
 	"time"
 
-	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
-
-	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 )
-
-// Scheme holds the Kubernetes built-in types, CRDs, the Flux APIs and the Kubetink API.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(apiextensionsv1.AddToScheme(s))
-	utilruntime.Must(sourcev1.AddToScheme(s))
-	utilruntime.Must(kustomizev1.AddToScheme(s))
-	utilruntime.Must(helmv2.AddToScheme(s))
-	utilruntime.Must(kubetinkv1alpha1.AddToScheme(s))
-	return s
-}
 
 // writeImpersonatingKubeconfig writes a copy of the admin kubeconfig that acts as user (such as a
 // ServiceAccount's system:serviceaccount:<namespace>:<name>), so the apiserver's RBAC applies to it.
