@@ -24,7 +24,6 @@ import (
 	"testing"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -138,15 +137,7 @@ func setFluxStatus(g Gomega, u *unstructured.Unstructured, conds ...metav1.Condi
 
 // setRevisions plays the revisions the Flux controllers record (testutil.SetFluxRevisions).
 func setRevisions(g Gomega, obj *unstructured.Unstructured) {
-	_, err := testutil.SetFluxRevisions(obj, func(kind, namespace, name string) (*unstructured.Unstructured, error) {
-		source := &unstructured.Unstructured{}
-		source.SetGroupVersionKind(sourcev1.GroupVersion.WithKind(kind))
-		err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, source)
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return source, err
-	})
+	_, err := testutil.SetFluxRevisions(obj, testutil.SourcesFrom(context.Background(), k8sClient))
 	if !errors.Is(err, testutil.ErrNoArtifact) { // else it is Ready without revisions, as the test asked
 		g.Expect(err).NotTo(HaveOccurred())
 	}

@@ -17,13 +17,17 @@ limitations under the License.
 package testutil
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // ErrNoArtifact is returned for a Kustomization or HelmRelease whose source has no artifact yet: its controller
@@ -32,6 +36,19 @@ var ErrNoArtifact = errors.New("the source has no artifact yet")
 
 // SourceGetter returns the live source object of a kind and name in a namespace, or nil when there is none.
 type SourceGetter func(kind, namespace, name string) (*unstructured.Unstructured, error)
+
+// SourcesFrom returns a SourceGetter that reads Flux sources (source.toolkit.fluxcd.io/v1) with c.
+func SourcesFrom(ctx context.Context, c client.Reader) SourceGetter {
+	return func(kind, namespace, name string) (*unstructured.Unstructured, error) {
+		source := &unstructured.Unstructured{}
+		source.SetGroupVersionKind(sourcev1.GroupVersion.WithKind(kind))
+		err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, source)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return source, err
+	}
+}
 
 // SetFluxRevisions writes into a Flux object's status the revisions its controller records once it has
 // reconciled it: a GitRepository's or OCIRepository's artifact for the tag in its spec; the lastAppliedRevision

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -121,15 +120,7 @@ func markReady(g Gomega, u *unstructured.Unstructured) {
 	}
 	// The revisions Flux records (a Kustomization applies its source's new artifact even when its own spec is
 	// unchanged); a Kustomization or HelmRelease whose source has no artifact yet waits for the next round.
-	moved, err := testutil.SetFluxRevisions(live, func(kind, namespace, name string) (*unstructured.Unstructured, error) {
-		source := &unstructured.Unstructured{}
-		source.SetGroupVersionKind(sourcev1.GroupVersion.WithKind(kind))
-		err := k8sClient.Get(ctxBackground, client.ObjectKey{Namespace: namespace, Name: name}, source)
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return source, err
-	})
+	moved, err := testutil.SetFluxRevisions(live, testutil.SourcesFrom(ctxBackground, k8sClient))
 	if errors.Is(err, testutil.ErrNoArtifact) {
 		return
 	}

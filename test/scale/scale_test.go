@@ -49,12 +49,12 @@ import (
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
-// fluxKinds are the kinds Kubetink generates; the stand-in for Flux marks them ready.
-var fluxKinds = []schema.GroupVersionResource{
-	{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "ocirepositories"},
-	{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
-	{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"},
-	{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
+// fluxKinds are the kinds Kubetink generates, by kind; the stand-in for Flux marks them ready.
+var fluxKinds = map[string]schema.GroupVersionResource{
+	"OCIRepository": {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "ocirepositories"},
+	"GitRepository": {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
+	"Kustomization": {Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"},
+	"HelmRelease":   {Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
 }
 
 func BenchmarkScale(b *testing.B) {
@@ -175,16 +175,8 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
 			}
 		}()
 	}
-	resources := map[string]schema.GroupVersionResource{}
-	for _, gvr := range fluxKinds {
-		resources[gvr.Resource] = gvr
-	}
-	resource := func(kind string) schema.GroupVersionResource {
-		return resources[map[string]string{"OCIRepository": "ocirepositories", "GitRepository": "gitrepositories",
-			"Kustomization": "kustomizations", "HelmRelease": "helmreleases"}[kind]]
-	}
 	getSource := func(kind, namespace, name string) (*unstructured.Unstructured, error) {
-		u, err := dyn.Resource(resource(kind)).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		u, err := dyn.Resource(fluxKinds[kind]).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
@@ -218,14 +210,14 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
 		if err != nil || (!changed && !moved) {
 			return
 		}
-		if _, err := dyn.Resource(resource(u.GetKind())).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+		if _, err := dyn.Resource(fluxKinds[u.GetKind()]).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
 			return // a newer version follows as its own event
 		}
 		key := u.GetNamespace() + "/" + u.GetName()
 		dependents := waiting[key]
 		delete(waiting, key)
 		for _, d := range dependents {
-			if fresh, err := dyn.Resource(resource(d.GetKind())).Namespace(d.GetNamespace()).Get(ctx, d.GetName(), metav1.GetOptions{}); err == nil {
+			if fresh, err := dyn.Resource(fluxKinds[d.GetKind()]).Namespace(d.GetNamespace()).Get(ctx, d.GetName(), metav1.GetOptions{}); err == nil {
 				reconcile(fresh)
 			}
 		}
