@@ -104,7 +104,8 @@ run: build ## Run the manager against the current kubeconfig.
 ##@ End to end
 
 # The control plane and the real Flux controllers (built once from Go modules, cached in TESTENV_DIR).
-E2E_ENV = KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" FLUX_DIR="$$(hack/testenv.sh flux)" KUBETINK="$(CURDIR)/bin/kubetink"
+E2E_ENV = KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" CLUSTER_DIR="$$(hack/testenv.sh cluster)" FLUX_DIR="$$(hack/testenv.sh flux)" KUBETINK="$(CURDIR)/bin/kubetink" \
+	TINKERBELL_BINARIES="$$(for v in v0.24.0 v0.25.0; do printf '%s=%s/tinkerbell ' $$v "$$(hack/testenv.sh tinkerbell $$v)"; done)"
 E2E_WORK_DIR ?= $(CURDIR)/bin/e2e
 E2E_TEST_ARGS ?=
 DEMO_ARGS ?=

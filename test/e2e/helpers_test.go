@@ -60,6 +60,8 @@ var (
 		return filepath.Join(filepath.Dir(file), "..", "..")
 	}()
 	kubetinkBin string
+	// tinkerbellImages maps the Tinkerbell images with a real binary ($TINKERBELL_BINARIES) to it.
+	tinkerbellImages map[string]string
 
 	envsMu sync.Mutex
 	envs   []*localenv.Env
@@ -72,11 +74,16 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	for _, v := range []string{"KUBEBUILDER_ASSETS", "FLUX_DIR"} {
+	for _, v := range []string{"KUBEBUILDER_ASSETS", "CLUSTER_DIR", "FLUX_DIR"} {
 		if os.Getenv(v) == "" {
-			fmt.Fprintf(os.Stderr, "%s is not set: run the e2e tests with \"make test-e2e\", which builds the control plane and the Flux controllers once\n", v)
+			fmt.Fprintf(os.Stderr, "%s is not set: run the e2e tests with \"make test-e2e\", which builds the control plane, kube-controller-manager, kube-scheduler and the Flux controllers once\n", v)
 			return 1
 		}
+	}
+	var err error
+	if tinkerbellImages, err = localenv.TinkerbellImages(os.Getenv("TINKERBELL_BINARIES")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	kubetinkBin = os.Getenv("KUBETINK")
 	if kubetinkBin == "" {
@@ -133,6 +140,8 @@ func startEnv(t *testing.T) *localenv.Env {
 	env, err := localenv.Start(context.Background(), localenv.Options{
 		WorkDir:         work,
 		ControlPlaneDir: os.Getenv("KUBEBUILDER_ASSETS"),
+		ClusterDir:      os.Getenv("CLUSTER_DIR"),
+		Images:          tinkerbellImages,
 		FluxDir:         os.Getenv("FLUX_DIR"),
 		Kubetink:        kubetinkBin,
 		RepoRoot:        repoRoot,

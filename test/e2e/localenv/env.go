@@ -17,13 +17,15 @@ limitations under the License.
 // Package localenv starts the local GitOps stack Kubetink's end-to-end tests and "make demo" run against, all on
 // 127.0.0.1 and all from Go modules: the real kube-apiserver and etcd, the real Flux source-, helm- and
 // kustomize-controllers as processes, an OCI registry holding test charts, a Git server (smart HTTP), the
-// kubetink manager as a process with its own RBAC, and a local Job runner standing in for the kubelet.
+// kubetink manager as a process with its own RBAC, and a cluster without containers: kube-controller-manager and
+// kube-scheduler as processes, and a kubelet stand-in that runs Pods as local processes (or simulates them).
 package localenv
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +37,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -50,8 +51,8 @@ const (
 	KubetinkNamespace = "kubetink-system"
 	// KubetinkServiceAccount is the manager's ServiceAccount (config/rbac/service_account.yaml).
 	KubetinkServiceAccount = "kubetink-manager"
-	// MigrationImage is the image the manager puts in migration Jobs; the Job runner runs the kubetink binary
-	// for it.
+	// MigrationImage is the image the manager puts in migration Jobs; the kubelet stand-in runs the kubetink
+	// binary for it.
 	MigrationImage = "kubetink.local/kubetink:e2e"
 
 	startTimeout = 2 * time.Minute
@@ -64,6 +65,12 @@ type Options struct {
 	WorkDir string
 	// ControlPlaneDir holds kube-apiserver and etcd ("hack/testenv.sh control-plane").
 	ControlPlaneDir string
+	// ClusterDir holds kube-controller-manager and kube-scheduler ("hack/testenv.sh cluster").
+	ClusterDir string
+	// Images maps container images to local binaries the kubelet stand-in runs for them (such as
+	// ghcr.io/tinkerbell/tinkerbell:v0.25.0 to the real Tinkerbell binary; see TinkerbellImages). MigrationImage
+	// maps to Kubetink. Containers of other images are simulated.
+	Images map[string]string
 	// FluxDir holds the Flux controllers and their CRDs in crds/ ("hack/testenv.sh flux").
 	FluxDir string
 	// Kubetink is the kubetink binary.
@@ -98,8 +105,10 @@ type Env struct {
 	git      *gitServer
 	procs    []*process
 	manager  *process
-	runner   context.CancelFunc
-	runnerWG sync.WaitGroup
+	// The cluster without containers.
+	kcm, scheduler *process
+	kubelet        *kubelet
+
 	logFile  *os.File
 	stopOnce sync.Once
 }
@@ -109,7 +118,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	for name, path := range map[string]string{"control plane": opts.ControlPlaneDir, "Flux": opts.FluxDir, "kubetink": opts.Kubetink} {
+	for name, path := range map[string]string{"control plane": opts.ControlPlaneDir, "cluster": opts.ClusterDir, "Flux": opts.FluxDir, "kubetink": opts.Kubetink} {
 		if path == "" {
 			return nil, fmt.Errorf("no %s given: run through make (make test-e2e or make demo), which builds it", name)
 		}
@@ -118,7 +127,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}
 	e := &Env{opts: opts, LogDir: filepath.Join(opts.WorkDir, "logs"), ChartURLs: map[string]string{}}
-	for _, d := range []string{e.LogDir, e.path("git"), e.path("work"), e.path("storage"), e.path("jobs")} {
+	for _, d := range []string{e.LogDir, e.path("git"), e.path("work"), e.path("storage"), e.path("kubelet")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -152,6 +161,20 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	opts.Logf("kube-apiserver %s and etcd up in %s", e.Config.Host, since(t0))
+
+	// kube-controller-manager, kube-scheduler and the kubelet stand-in, which runs the kubetink binary for
+	// migration Jobs; waitCluster below gives them time to start while the rest comes up.
+	if err := e.startCluster(); err != nil {
+		return nil, err
+	}
+	images := maps.Clone(opts.Images)
+	if images == nil {
+		images = map[string]string{}
+	}
+	images[MigrationImage] = opts.Kubetink
+	if e.kubelet, err = startKubelet(ctx, e, images); err != nil {
+		return nil, err
+	}
 
 	// The registry with the charts, and the Git server.
 	if e.registry, err = startRegistry(e.logFile); err != nil {
@@ -194,12 +217,15 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	}
 	opts.Logf("Flux source-, helm- and kustomize-controller ready (%s since start)", since(t0))
 
-	// Kubetink, as its ServiceAccount, and the Job runner.
+	// Kubetink, as its ServiceAccount, once the cluster works.
+	if err := e.waitCluster(ctx); err != nil {
+		return nil, err
+	}
+	opts.Logf("kube-controller-manager and kube-scheduler working (%s since start)", since(t0))
 	if err := e.StartManager(ctx); err != nil {
 		return nil, err
 	}
-	e.startJobRunner(opts.Kubetink)
-	opts.Logf("kubetink manager ready as %s; Job runner started (%s since start)",
+	opts.Logf("kubetink manager ready as %s (%s since start)",
 		serviceAccountUser(KubetinkNamespace, KubetinkServiceAccount), since(t0))
 	return e, nil
 }
@@ -299,23 +325,6 @@ func (e *Env) StopManager() error {
 	return err
 }
 
-func (e *Env) startJobRunner(kubetink string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	e.runner = cancel
-	r := &jobRunner{
-		client:     e.Client,
-		images:     map[string]string{MigrationImage: kubetink},
-		adminKube:  e.cp.KubeConfig,
-		workDir:    e.path("jobs"),
-		logf:       e.opts.Logf,
-		started:    map[types.UID]bool{},
-		pollPeriod: 250 * time.Millisecond,
-	}
-	e.runnerWG.Go(func() {
-		r.run(ctx)
-	})
-}
-
 // NewRepo creates an empty repository on the Git server.
 func (e *Env) NewRepo(name string) (*Repo, error) {
 	return e.git.newRepo(name, e.path("work"))
@@ -325,9 +334,8 @@ func (e *Env) NewRepo(name string) (*Repo, error) {
 func (e *Env) Stop() {
 	e.stopOnce.Do(func() {
 		var errs []error
-		if e.runner != nil {
-			e.runner()
-			e.runnerWG.Wait()
+		if e.kubelet != nil {
+			e.kubelet.stop() // the container processes first
 		}
 		if err := e.StopManager(); err != nil {
 			errs = append(errs, err)

@@ -27,17 +27,30 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// writeImpersonatingKubeconfig writes a copy of the admin kubeconfig that acts as user (such as a
+// writeImpersonatingKubeconfig writes a copy of the admin kubeconfig that acts as user in groups (such as a
 // ServiceAccount's system:serviceaccount:<namespace>:<name>), so the apiserver's RBAC applies to it.
-func writeImpersonatingKubeconfig(admin []byte, user, path string) error {
+func writeImpersonatingKubeconfig(admin []byte, user, path string, groups ...string) error {
 	cfg, err := clientcmd.Load(admin)
 	if err != nil {
 		return err
 	}
 	for _, auth := range cfg.AuthInfos {
 		auth.Impersonate = user
+		auth.ImpersonateGroups = groups
 	}
 	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// writeServiceAccountKubeconfig writes a kubeconfig that acts as a ServiceAccount with the groups its token would
+// carry, so RBAC bound to the ServiceAccount, to all ServiceAccounts (of its namespace) or to every authenticated
+// user applies as in a cluster.
+func writeServiceAccountKubeconfig(admin []byte, namespace, name, path string) error {
+	return writeImpersonatingKubeconfig(admin, serviceAccountUser(namespace, name), path,
+		"system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated")
+}
+
+func serviceAccountUser(namespace, name string) string {
+	return "system:serviceaccount:" + namespace + ":" + name
 }
 
 // Kubectl runs kubectl against the kubeconfig and returns its combined output.

@@ -63,12 +63,18 @@ func init() {
 // stderr to logPath. The child gets SIGTERM when this program dies and runs in its own process group, so a
 // Ctrl-C in the terminal reaches only this program, which then stops the children in order.
 func startProcess(name, logPath string, env []string, bin string, args ...string) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return startCommand(name, logPath, cmd)
+}
+
+// startCommand starts cmd as startProcess does, with exactly the environment and working directory cmd sets (the
+// kubelet stand-in gives a container only its own environment).
+func startCommand(name, logPath string, cmd *exec.Cmd) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	reply := make(chan error, 1)
@@ -96,6 +102,19 @@ func (p *process) exited() bool {
 	}
 }
 
+// exitCode is the process's exit code once it has ended, as a container runtime reports it: 128 plus the signal
+// number when a signal ended it (143 for SIGTERM, 137 for SIGKILL).
+func (p *process) exitCode() int32 {
+	<-p.done
+	if p.cmd.ProcessState == nil {
+		return -1
+	}
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int32(ws.Signal())
+	}
+	return int32(p.cmd.ProcessState.ExitCode())
+}
+
 // stop sends SIGTERM and waits up to grace before killing the process.
 func (p *process) stop(grace time.Duration) error {
 	if p.exited() {
@@ -120,6 +139,16 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freeUDPPort returns a free UDP port on 127.0.0.1.
+func freeUDPPort() (int, error) {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
 // loopback returns 127.0.0.1:port.

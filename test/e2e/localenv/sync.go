@@ -24,8 +24,6 @@ import (
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -100,17 +98,4 @@ func (e *Env) RequestReconcile(ctx context.Context, kind, namespace, name string
 	_, err := Kubectl(ctx, e.Kubeconfig, "annotate", "--overwrite", "-n", namespace, kind, name,
 		meta.ReconcileRequestAnnotation+"="+time.Now().Format(time.RFC3339Nano))
 	return err
-}
-
-// CreateNode registers a Node with a pod CIDR, as a kubelet would when it joins (no kubelet runs here).
-// Kubetink derives the trusted proxies from the Nodes' pod CIDRs.
-func (e *Env) CreateNode(ctx context.Context, name, podCIDR string) error {
-	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
-		Spec:       corev1.NodeSpec{PodCIDR: podCIDR, PodCIDRs: []string{podCIDR}},
-	}
-	if err := e.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	return nil
 }

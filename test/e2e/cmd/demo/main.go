@@ -77,9 +77,16 @@ func run() error {
 		fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 	charts := filepath.Join(rootAbs, "test", "e2e", "testdata", "charts")
+	// The real Tinkerbell binaries make build put in $TINKERBELL_BINARIES run as the chart's Pods.
+	images, err := localenv.TinkerbellImages(os.Getenv("TINKERBELL_BINARIES"))
+	if err != nil {
+		return err
+	}
 	env, err := localenv.Start(ctx, localenv.Options{
 		WorkDir:         workAbs,
 		ControlPlaneDir: os.Getenv("KUBEBUILDER_ASSETS"),
+		ClusterDir:      os.Getenv("CLUSTER_DIR"),
+		Images:          images,
 		FluxDir:         os.Getenv("FLUX_DIR"),
 		Kubetink:        *kubetink,
 		RepoRoot:        rootAbs,
@@ -118,7 +125,7 @@ func setUp(ctx context.Context, env *localenv.Env, root, example, version string
 	if err := env.CreateNode(ctx, "demo-node", "10.244.0.0/24"); err != nil {
 		return err
 	}
-	logf("registered Node demo-node with pod CIDR 10.244.0.0/24 (no kubelet runs; Kubetink derives the trusted proxies from it)")
+	logf("registered Node demo-node with pod CIDR 10.244.0.0/24 (Kubetink derives the trusted proxies from it; the kubelet stand-in runs its Pods)")
 
 	fleet, err := env.NewRepo("fleet")
 	if err != nil {
