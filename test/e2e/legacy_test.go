@@ -50,7 +50,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	env := startEnv(t)
-	mirrors, err := env.CreateCRDMirrors()
+	mirrors, err := env.CreateCRDMirrors(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())
 	fleet, err := env.NewRepo("fleet")
 	g.Expect(err).NotTo(HaveOccurred())
@@ -100,8 +100,11 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	fleetWaitedForTinkerbell(t, env, commit)
 	show(t, env)
 	smee := deployment(g, "smee")
+	// The stack chart 0.6.2 (charts/smee/templates/deployment.yaml) configures Smee by SMEE_* variables only;
+	// its publicIP becomes the Tink server and iPXE script hosts.
 	g.Expect(containerEnv(smee, "smee")).To(HaveKeyWithValue("SMEE_TRUSTED_PROXIES", "10.244.0.0/24"))
-	g.Expect(smee.Spec.Template.Spec.Containers[0].Args).To(ContainElement("-dhcp-ip-for-packet=" + publicIP))
+	g.Expect(containerEnv(smee, "smee")).To(HaveKeyWithValue("SMEE_TINK_SERVER", publicIP+":42113"))
+	g.Expect(containerEnv(smee, "smee")).To(HaveKeyWithValue("SMEE_DHCP_HTTP_IPXE_SCRIPT_HOST", publicIP))
 	g.Expect(containerEnv(deployment(g, "hegel"), "hegel")).To(HaveKeyWithValue("HEGEL_TRUSTED_PROXIES", "10.244.0.0/24"))
 
 	// The user's objects, as tink v0.12 wrote them.

@@ -20,88 +20,156 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"io/fs"
+	"io"
+	"net/http"
 	"os"
+	"path"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"time"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
 
-// Chart is a Helm chart directory pushed to the local registry under charts/<name>:<version>.
+// UpstreamChartRepository is where Tinkerbell publishes its charts (oci://ghcr.io/tinkerbell/charts/<name>). The
+// local registry serves them under the same repository path, so only the host differs from what users pull.
+const UpstreamChartRepository = "ghcr.io/tinkerbell/charts"
+
+// Chart is a released upstream chart: tinkerbell at a "vX.Y.Z" tag or the legacy stack at "0.x.y".
 type Chart struct {
-	// Dir holds Chart.yaml, values.yaml and templates/.
-	Dir string
-	// Version replaces version and appVersion in Chart.yaml; it is also the OCI tag.
+	// Name is the chart's name: "tinkerbell" or "stack".
+	Name string
+	// Version is the tag, as published (the unified chart's tags start with "v").
 	Version string
 }
 
-var (
-	versionLine    = regexp.MustCompile(`(?m)^version:.*$`)
-	appVersionLine = regexp.MustCompile(`(?m)^appVersion:.*$`)
-)
+// SharedChartsDir is where this workspace keeps the real packaged charts (<name>-<version>.tgz), as
+// "helm package" made them from upstream's release tags; it stands in for ghcr.io, which this machine cannot
+// reach. It is resolved against the repository root.
+const SharedChartsDir = "../shared/upstream/charts"
 
-// packChart returns the chart's name, its Chart.yaml as JSON (the Helm OCI config blob) and the gzipped tar
-// archive "helm package" would write: every file under <name>/, with the version set.
-func packChart(c Chart) (name string, config, archive []byte, err error) {
-	raw, err := os.ReadFile(filepath.Join(c.Dir, "Chart.yaml"))
+// chartArchive returns the packaged chart: from dir (<name>-<version>.tgz) when dir holds it, otherwise pulled
+// from upstream's registry.
+func chartArchive(ctx context.Context, dir string, c Chart) ([]byte, error) {
+	if dir != "" {
+		data, err := os.ReadFile(filepath.Join(dir, c.Name+"-"+c.Version+".tgz"))
+		if err == nil {
+			return data, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return pullChart(ctx, c)
+}
+
+// pullChart fetches oci://ghcr.io/tinkerbell/charts/<name>:<version> the way "helm pull" does, with the OCI
+// distribution API and an anonymous pull token, and returns its chart layer.
+func pullChart(ctx context.Context, c Chart) ([]byte, error) {
+	host, repo, _ := strings.Cut(UpstreamChartRepository+"/"+c.Name, "/")
+	fail := func(err error) ([]byte, error) {
+		return nil, fmt.Errorf("failed to pull the chart oci://%s/%s:%s (and no local copy of it in %s): %w",
+			host, repo, c.Version, SharedChartsDir, err)
+	}
+	var token struct {
+		Token string `json:"token"`
+	}
+	if err := getJSON(ctx, fmt.Sprintf("https://%s/token?scope=repository:%s:pull", host, repo), "", "", &token); err != nil {
+		return fail(err)
+	}
+	var manifest struct {
+		Layers []descriptor `json:"layers"`
+	}
+	if err := getJSON(ctx, fmt.Sprintf("https://%s/v2/%s/manifests/%s", host, repo, c.Version), token.Token, ociManifestType, &manifest); err != nil {
+		return fail(err)
+	}
+	for _, l := range manifest.Layers {
+		if l.MediaType != helmChartMediaType {
+			continue
+		}
+		body, err := get(ctx, fmt.Sprintf("https://%s/v2/%s/blobs/%s", host, repo, l.Digest), token.Token, "")
+		if err != nil {
+			return fail(err)
+		}
+		if got := fmt.Sprintf("sha256:%x", sha256.Sum256(body)); got != l.Digest {
+			return fail(fmt.Errorf("the chart layer's digest is %s, not %s", got, l.Digest))
+		}
+		return body, nil
+	}
+	return fail(fmt.Errorf("no layer of type %s", helmChartMediaType))
+}
+
+func get(ctx context.Context, url, token, accept string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
-	chartYAML := versionLine.ReplaceAll(raw, []byte("version: "+c.Version))
-	chartYAML = appVersionLine.ReplaceAll(chartYAML, []byte("appVersion: "+c.Version))
-	var meta struct {
-		Name string `json:"name"`
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if err := yaml.Unmarshal(chartYAML, &meta); err != nil || meta.Name == "" {
-		return "", nil, nil, fmt.Errorf("%s/Chart.yaml has no name: %v", c.Dir, err)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
-	if config, err = yaml.YAMLToJSON(chartYAML); err != nil {
-		return "", nil, nil, err
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return body, nil
+}
 
-	files := map[string][]byte{"Chart.yaml": chartYAML}
-	err = filepath.WalkDir(c.Dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(c.Dir, path)
-		if err != nil || rel == "Chart.yaml" {
-			return err
-		}
-		files[filepath.ToSlash(rel)], err = os.ReadFile(path) //nolint:gosec // a test chart directory this program owns (G122)
+func getJSON(ctx context.Context, url, token, accept string, into any) error {
+	body, err := get(ctx, url, token, accept)
+	if err != nil {
 		return err
-	})
-	if err != nil {
-		return "", nil, nil, err
 	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	return json.Unmarshal(body, into)
+}
 
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	mtime := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // reproducible archives
-	for _, n := range names {
-		hdr := &tar.Header{Name: meta.Name + "/" + n, Mode: 0o644, Size: int64(len(files[n])), ModTime: mtime, Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return "", nil, nil, err
+// chartConfig returns the archive's <name>/Chart.yaml as JSON: the config blob "helm push" writes. It checks that
+// the archive is the chart and version asked for.
+func chartConfig(archive []byte, c Chart) ([]byte, error) {
+	gz, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		return nil, fmt.Errorf("chart %s %s: %w", c.Name, c.Version, err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("chart %s %s has no Chart.yaml", c.Name, c.Version)
 		}
-		if _, err := tw.Write(files[n]); err != nil {
-			return "", nil, nil, err
+		if err != nil {
+			return nil, err
 		}
+		if path.Clean(hdr.Name) != c.Name+"/Chart.yaml" {
+			continue
+		}
+		raw, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, err
+		}
+		var meta struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		}
+		if err := yaml.Unmarshal(raw, &meta); err != nil {
+			return nil, err
+		}
+		if meta.Name != c.Name || meta.Version != c.Version {
+			return nil, fmt.Errorf("the archive of chart %s %s holds %s %s", c.Name, c.Version, meta.Name, meta.Version)
+		}
+		return yaml.YAMLToJSON(raw)
 	}
-	if err := tw.Close(); err != nil {
-		return "", nil, nil, err
-	}
-	if err := gz.Close(); err != nil {
-		return "", nil, nil, err
-	}
-	return meta.Name, config, buf.Bytes(), nil
 }

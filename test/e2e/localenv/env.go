@@ -75,10 +75,13 @@ type Options struct {
 	FluxDir string
 	// Kubetink is the kubetink binary.
 	Kubetink string
-	// RepoRoot is the Kubetink repository: config/ installs the CRD and RBAC, test/e2e/testdata the charts.
+	// RepoRoot is the Kubetink repository: config/ installs the CRD and RBAC.
 	RepoRoot string
-	// Charts are pushed to the registry before the controllers start.
+	// Charts are the real upstream charts pushed to the registry before the controllers start.
 	Charts []Chart
+	// ChartsDir holds the packaged charts (<name>-<version>.tgz); a chart it lacks is pulled from upstream's
+	// registry (oci://ghcr.io/tinkerbell/charts). Relative paths are resolved against RepoRoot.
+	ChartsDir string
 	// ManagerArgs are added to "kubetink manager".
 	ManagerArgs []string
 	// Logf prints progress; nil discards it.
@@ -95,7 +98,8 @@ type Env struct {
 	Config *rest.Config
 	// Client is a direct client with the project's scheme (internal/scheme).
 	Client client.Client
-	// ChartURLs maps a chart name to its oci:// repository URL in the local registry.
+	// ChartURLs maps a chart name to its oci:// repository URL in the local registry
+	// (oci://127.0.0.1:<port>/tinkerbell/charts/<name>).
 	ChartURLs map[string]string
 	// LogDir holds one log file per process.
 	LogDir string
@@ -180,15 +184,18 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if e.registry, err = startRegistry(e.logFile); err != nil {
 		return nil, err
 	}
+	chartsDir := opts.ChartsDir
+	if chartsDir != "" && !filepath.IsAbs(chartsDir) {
+		chartsDir = filepath.Join(opts.RepoRoot, chartsDir)
+	}
 	names := make([]string, 0, len(opts.Charts))
 	for _, c := range opts.Charts {
-		url, err := e.registry.pushChart(ctx, c)
+		url, err := e.registry.pushChart(ctx, chartsDir, c)
 		if err != nil {
 			return nil, err
 		}
-		name := filepath.Base(url)
-		e.ChartURLs[name] = url
-		names = append(names, name+":"+c.Version)
+		e.ChartURLs[c.Name] = url
+		names = append(names, c.Name+":"+c.Version)
 	}
 	sort.Strings(names)
 	if e.git, err = startGitServer(e.path("git"), e.logFile); err != nil {

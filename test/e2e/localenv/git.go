@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -126,25 +127,22 @@ func (r *Repo) Remove(path string) error {
 	return os.RemoveAll(filepath.Join(r.Dir, filepath.FromSlash(path)))
 }
 
-// CopyFiles copies the regular files of srcDir (not recursive) into dstDir of the repository.
+// CopyFiles copies the files under srcDir, keeping their relative paths, into dstDir of the repository.
 func (r *Repo) CopyFiles(srcDir, dstDir string) error {
-	entries, err := os.ReadDir(srcDir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
+	return filepath.WalkDir(srcDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-		data, err := os.ReadFile(filepath.Join(srcDir, e.Name()))
+		rel, err := filepath.Rel(srcDir, path)
 		if err != nil {
 			return err
 		}
-		if err := r.WriteFile(dstDir+"/"+e.Name(), data); err != nil {
+		data, err := os.ReadFile(path) //nolint:gosec // a directory of CRDs this program chose (G122)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		return r.WriteFile(dstDir+"/"+filepath.ToSlash(rel), data)
+	})
 }
 
 // Commit commits every change of the working clone and pushes it to main. It returns the commit SHA.

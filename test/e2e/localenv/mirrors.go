@@ -17,24 +17,32 @@ limitations under the License.
 package localenv
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
 
 // CRD mirrors: Git repositories laid out like the upstream repositories Kubetink reads the Tinkerbell CRDs from
 // (tinkerbell/tinkerbell crd/bases, tinkerbell/charts tinkerbell/{tink,rufio}/crds), tagged per release, holding
-// the upstream CRD copies kept in the Kubetink repository.
+// upstream's CRDs of that release.
 const (
-	// TinkerbellMirror mirrors github.com/tinkerbell/tinkerbell (tags v0.19.0 and v0.25.0).
+	// TinkerbellMirror mirrors github.com/tinkerbell/tinkerbell (tags v0.19.0, v0.24.0 and v0.25.0).
 	TinkerbellMirror = "tinkerbell"
 	// ChartsMirror mirrors github.com/tinkerbell/charts (tag v0.6.2).
 	ChartsMirror = "charts"
 )
 
 // CreateCRDMirrors creates the CRD mirrors and returns them by name.
-func (e *Env) CreateCRDMirrors() (map[string]*Repo, error) {
+//
+// Where the CRDs come from: v0.24.0 and v0.25.0 from upstream's Go module at that tag (its crd/bases is the
+// repository's, unchanged; "go mod download" fetches it through the module proxy); v0.19.0 and the charts
+// repository's v0.6.2, whose modules the proxy refuses, from the copies of upstream's files the migration tests
+// keep in internal/migration/testdata/crds.
+func (e *Env) CreateCRDMirrors(ctx context.Context) (map[string]*Repo, error) {
 	crds := func(elem ...string) string {
 		return filepath.Join(append([]string{e.opts.RepoRoot, "internal"}, elem...)...)
 	}
@@ -47,9 +55,17 @@ func (e *Env) CreateCRDMirrors() (map[string]*Repo, error) {
 		tag, src, dst string
 	}{
 		{"v0.19.0", crds("migration", "testdata", "crds", "v0.19.0"), "crd/bases"},
-		{"v0.25.0", crds("controller", "testdata", "crds"), "crd/bases/v1alpha1"},
+		{"v0.24.0", "", "crd/bases"},
+		{"v0.25.0", "", "crd/bases"},
 	}
 	for _, s := range steps {
+		if s.src == "" {
+			mod, err := downloadModule(ctx, "github.com/tinkerbell/tinkerbell", s.tag)
+			if err != nil {
+				return nil, err
+			}
+			s.src = filepath.Join(mod, "crd", "bases")
+		}
 		if err := tb.Remove("crd"); err != nil {
 			return nil, err
 		}
@@ -97,4 +113,17 @@ func (e *Env) CreateCRDMirrors() (map[string]*Repo, error) {
 		return nil, err
 	}
 	return map[string]*Repo{TinkerbellMirror: tb, ChartsMirror: charts}, nil
+}
+
+// downloadModule returns the directory of a module version in the module cache, downloading it through the module
+// proxy when it is not there yet.
+func downloadModule(ctx context.Context, path, version string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", path+"@"+version)
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr != nil || info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s@%s: %v %s %s", path, version, err, info.Error, out)
+	}
+	return info.Dir, nil
 }

@@ -26,6 +26,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -64,14 +65,19 @@ func (r *ociRegistry) stop() {
 	_ = r.server.Shutdown(ctx)
 }
 
-// pushChart stores the chart as charts/<name>:<version> the way "helm push" does: an OCI image manifest whose
-// config is Chart.yaml as JSON and whose single layer is the chart archive. It returns the repository URL.
-func (r *ociRegistry) pushChart(ctx context.Context, c Chart) (string, error) {
-	name, config, archive, err := packChart(c)
+// pushChart stores the packaged chart as tinkerbell/charts/<name>:<version>, upstream's repository path, the way
+// "helm push" does: an OCI image manifest whose config is Chart.yaml as JSON and whose single layer is the chart
+// archive, unchanged. It returns the repository URL.
+func (r *ociRegistry) pushChart(ctx context.Context, dir string, c Chart) (string, error) {
+	archive, err := chartArchive(ctx, dir, c)
 	if err != nil {
 		return "", err
 	}
-	repo := "charts/" + name
+	config, err := chartConfig(archive, c)
+	if err != nil {
+		return "", err
+	}
+	repo := strings.TrimPrefix(UpstreamChartRepository, "ghcr.io/") + "/" + c.Name
 	cfgDesc, err := r.pushBlob(ctx, repo, helmConfigMediaType, config)
 	if err != nil {
 		return "", err
@@ -86,7 +92,7 @@ func (r *ociRegistry) pushChart(ctx context.Context, c Chart) (string, error) {
 		"config":        cfgDesc,
 		"layers":        []any{layerDesc},
 		"annotations": map[string]string{
-			"org.opencontainers.image.title":   name,
+			"org.opencontainers.image.title":   c.Name,
 			"org.opencontainers.image.version": c.Version,
 		},
 	})
