@@ -3,14 +3,19 @@
 # modules served by the Go module proxy. Nothing else is downloaded. Every binary is cached under
 # $TESTENV_DIR/<component>-<version>/ and reused when present, so only the first run pays for the build.
 #
-# Usage: hack/testenv.sh control-plane   -> prints the directory holding kube-apiserver and etcd
-#        hack/testenv.sh flux-crds       -> prints the directory holding the Flux CRDs (no build, module zips only)
-#        hack/testenv.sh flux            -> prints the directory holding the Flux controllers and their CRDs
+# Usage: hack/testenv.sh control-plane      -> prints the directory holding kube-apiserver and etcd
+#        hack/testenv.sh cluster            -> prints the directory holding kube-controller-manager and kube-scheduler
+#        hack/testenv.sh flux-crds          -> prints the directory holding the Flux CRDs (no build, module zips only)
+#        hack/testenv.sh flux               -> prints the directory holding the Flux controllers and their CRDs
+#        hack/testenv.sh tinkerbell VERSION -> prints the directory holding the real Tinkerbell binary of VERSION
+#                                              (v0.24.0 or later: the module proxy refuses older versions)
 set -euo pipefail
 
 TESTENV_DIR=${TESTENV_DIR:-$(cd "$(dirname "$0")/.." && pwd)/bin/testenv}
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+# The shared reference material beside the repository: the quamina source snapshot the Tinkerbell build needs.
+SHARED_DIR=${SHARED_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
 SOURCE_CONTROLLER_VERSION=${SOURCE_CONTROLLER_VERSION:-v1.9.6}
 HELM_CONTROLLER_VERSION=${HELM_CONTROLLER_VERSION:-v1.6.4}
 KUSTOMIZE_CONTROLLER_VERSION=${KUSTOMIZE_CONTROLLER_VERSION:-v1.9.6}
@@ -18,30 +23,31 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 log() { echo "testenv: $*" >&2; }
 
-# build_apiserver DIR: k8s.io/kubernetes replaces its staging modules with ./staging/src paths, which are not in
-# the module zip; a wrapper module points each of them at the published v0.X.Y instead.
-build_apiserver() {
-  local out=$1 work staging_version=v0.${KUBE_VERSION#v1.} mods
+# build_kube COMMAND DIR: k8s.io/kubernetes replaces its staging modules with ./staging/src paths, which are not
+# in the module zip; a wrapper module points each of them at the published v0.X.Y instead. kube-apiserver,
+# kube-controller-manager and kube-scheduler build from the same wrapper (and share Go's build cache).
+build_kube() {
+  local cmd=$1 out=$2 work staging_version=v0.${KUBE_VERSION#v1.} mods
   work=$(mktemp -d); trap 'rm -rf "$work"; trap - RETURN' RETURN
   cd "$work"
   go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" >/dev/null
   mods=$(awk '/=> \.\/staging\/src\//{print $1}' "$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod")
   {
-    printf 'module kubetink.io/testenv/apiserver\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
+    printf 'module kubetink.io/testenv/%s\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\n' "$cmd" "$KUBE_VERSION"
     for m in $mods; do
       # sample-cli-plugin and sample-controller are not published at every version and not needed.
       case $m in k8s.io/sample-*) continue ;; esac
       printf 'replace %s => %s %s\n' "$m" "$m" "$staging_version"
     done
   } >go.mod
-  go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION"
+  go get -tool "k8s.io/kubernetes/cmd/$cmd@$KUBE_VERSION"
   local minor ldflags="-s -w" p
   minor=$(echo "$KUBE_VERSION" | cut -d. -f2)
   # Stamp the version so clients (and Helm's kubeVersion checks) see v1.X.Y rather than v0.0.0-master.
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags="$ldflags -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
-  go build -trimpath -ldflags "$ldflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -ldflags "$ldflags" -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd"
 }
 
 # build_etcd DIR: go.etcd.io/etcd/server/v3 has the etcd main package at its root.
@@ -75,6 +81,32 @@ build_flux_controller() {
   go build -trimpath -ldflags "-s -w" -o "$out/$ctrl" "$mod"
 }
 
+# build_tinkerbell VERSION DIR: the real upstream binary (cmd/tinkerbell: Smee, Tootles, Tink server and
+# controller, Rufio in one process). Two things the module alone does not give: its api/ nested module is replaced
+# with ./api, which is not in the module zip (the wrapper uses the published .../tinkerbell/api of the same
+# version), and quamina.net/go/quamina is refused by the proxy at every version (the wrapper uses the source
+# snapshot of the commit upstream pins, in $SHARED_DIR/upstream/go-src). Upstream's other replaces are kept.
+build_tinkerbell() {
+  local ver=$1 out=$2 work upstream goline quamina
+  quamina=$SHARED_DIR/upstream/go-src/quamina-0526acc321a8
+  [[ -f $quamina/go.mod ]] || { log "the quamina source snapshot is missing ($quamina): set SHARED_DIR"; return 1; }
+  work=$(mktemp -d); trap 'rm -rf "$work"; trap - RETURN' RETURN
+  cd "$work"
+  go mod download -json "github.com/tinkerbell/tinkerbell@$ver" >/dev/null
+  upstream=$(go env GOMODCACHE)/cache/download/github.com/tinkerbell/tinkerbell/@v/$ver.mod
+  goline=$(awk '$1 == "go" { print $2; exit }' "$upstream")
+  {
+    printf 'module kubetink.io/testenv/tinkerbell\n\ngo %s\n\nrequire github.com/tinkerbell/tinkerbell %s\n\n' "$goline" "$ver"
+    printf 'replace github.com/tinkerbell/tinkerbell/api => github.com/tinkerbell/tinkerbell/api %s\n' "$ver"
+    printf 'replace quamina.net/go/quamina => %s\n' "$quamina"
+    awk '/^replace \(/{blk=1;next} blk&&/^\)/{blk=0;next}
+         /=>/ && (blk || /^replace /) { l=$0; sub(/^replace[ \t]+/,"",l); sub(/^[ \t]+/,"",l); split(l,a,"=>"); r=a[2];
+           gsub(/^[ \t]+/,"",r); if (r !~ /^\./) print "replace " l }' "$upstream"
+  } >go.mod
+  go get "github.com/tinkerbell/tinkerbell/cmd/tinkerbell@$ver"
+  go build -trimpath -ldflags "-s -w" -o "$out/tinkerbell" github.com/tinkerbell/tinkerbell/cmd/tinkerbell
+}
+
 # cached NAME DIR BUILD-ARGS...: runs the build into a temporary directory and renames it into place, so an
 # interrupted build never leaves a half-filled cache entry behind.
 cached() {
@@ -91,12 +123,33 @@ cached() {
 
 control_plane() {
   local dir=$TESTENV_DIR/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION
-  cached "kube-apiserver $KUBE_VERSION" "$TESTENV_DIR/kube-apiserver-$KUBE_VERSION" build_apiserver
+  cached "kube-apiserver $KUBE_VERSION" "$TESTENV_DIR/kube-apiserver-$KUBE_VERSION" build_kube kube-apiserver
   cached "etcd $ETCD_VERSION" "$TESTENV_DIR/etcd-$ETCD_VERSION" build_etcd
   # envtest wants both binaries in one directory.
   mkdir -p "$dir"
   ln -sf "$TESTENV_DIR/kube-apiserver-$KUBE_VERSION/kube-apiserver" "$dir/kube-apiserver"
   ln -sf "$TESTENV_DIR/etcd-$ETCD_VERSION/etcd" "$dir/etcd"
+  echo "$dir"
+}
+
+# cluster: what turns the API objects into a cluster without containers: kube-controller-manager (Deployments,
+# ReplicaSets, DaemonSets, Jobs, PersistentVolume binding, garbage collection) and kube-scheduler.
+cluster() {
+  local dir=$TESTENV_DIR/cluster-$KUBE_VERSION c
+  for c in kube-controller-manager kube-scheduler; do
+    cached "$c $KUBE_VERSION" "$TESTENV_DIR/$c-$KUBE_VERSION" build_kube "$c"
+  done
+  mkdir -p "$dir"
+  for c in kube-controller-manager kube-scheduler; do
+    ln -sf "$TESTENV_DIR/$c-$KUBE_VERSION/$c" "$dir/$c"
+  done
+  echo "$dir"
+}
+
+tinkerbell() {
+  local ver=${1:?usage: $0 tinkerbell VERSION}
+  local dir=$TESTENV_DIR/tinkerbell-$ver
+  cached "tinkerbell $ver" "$dir" build_tinkerbell "$ver"
   echo "$dir"
 }
 
@@ -135,7 +188,9 @@ flux_crds() {
 
 case ${1:-} in
   control-plane) control_plane ;;
+  cluster) cluster ;;
+  tinkerbell) tinkerbell "${2:-}" ;;
   flux-crds) flux_crds ;;
   flux) flux ;;
-  *) echo "usage: $0 control-plane|flux-crds|flux" >&2; exit 2 ;;
+  *) echo "usage: $0 control-plane|cluster|flux-crds|flux|tinkerbell VERSION" >&2; exit 2 ;;
 esac
