@@ -78,12 +78,12 @@ func TestTinkerbellGitOps(t *testing.T) {
 	g := NewWithT(t)
 	env := startEnv(t)
 	s := &gitops{env: env}
-	mirrors, err := env.CreateCRDMirrors()
+	mirrors, err := env.CreateCRDMirrors(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())
 	s.crdMirror = mirrors[localenv.TinkerbellMirror]
 	s.fleet, err = env.NewRepo("fleet")
 	g.Expect(err).NotTo(HaveOccurred())
-	// Two Nodes, as kubelets would register them; no kubelet runs here.
+	// Two Nodes, each served by the local kubelet stand-in.
 	g.Expect(env.CreateNode(context.Background(), "node-a", "10.244.0.0/24")).To(Succeed())
 	g.Expect(env.CreateNode(context.Background(), "node-b", "10.244.1.0/24")).To(Succeed())
 
@@ -279,7 +279,15 @@ func (s *gitops) upgrade(t *testing.T) { //nolint:thelper // a scenario run by t
 		time.Since(unblocked).Round(100*time.Millisecond), time.Since(pushed).Round(100*time.Millisecond))
 	t.Logf("Migrated: %s", apimeta.FindStatusCondition(tb.Status.Conditions, kubetinkv1alpha1.MigratedCondition).Message)
 	show(t, s.env)
-	t.Logf("$ kubectl get jobs -n %s\n%s", ns, kubectl(t, s.env, "get", "jobs", "-n", ns))
+	t.Logf("$ kubectl get jobs,pods -n %s\n%s", ns, kubectl(t, s.env, "get", "jobs,pods", "-n", ns))
+	// The Jobs ran as Pods (kube-controller-manager's Job controller, the kubelet stand-in running kubetink
+	// migrate as the migration ServiceAccount), and the real v0.25.0 binary now serves.
+	for _, job := range []string{"tinkerbell-migrate-v0-25-0-pre", "tinkerbell-migrate-v0-25-0-post"} {
+		pods := &corev1.PodList{}
+		g.Expect(s.env.Client.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{batchv1.JobNameLabel: job})).To(Succeed())
+		g.Expect(pods.Items).To(ContainElement(HaveField("Status.Phase", corev1.PodSucceeded)), "a Pod of Job %s succeeded", job)
+	}
+	runningTinkerbellPod(g, s.env, "v0.25.0")
 	migrations := make([]string, 0, len(tb.Status.Migrations))
 	for _, m := range tb.Status.Migrations {
 		migrations = append(migrations, m.Name)
@@ -353,6 +361,9 @@ func (s *gitops) remove(t *testing.T) { //nolint:thelper // a scenario run by t.
 		g.Expect(s.env.Client.List(ctx, releases, client.InNamespace(target), client.MatchingLabels{"owner": "helm"})).To(Succeed())
 		g.Expect(releases.Items).To(BeEmpty(), "Helm release records left")
 	})
+	eventually(t, "the Tinkerbell process stopped with its Pod", func(g Gomega) {
+		g.Expect(s.env.Processes()).NotTo(ContainElement(HavePrefix(target+"/")), "a process of namespace %s still runs", target)
+	})
 	t.Logf("FIGURE commit -> release uninstalled: %s", time.Since(pushed).Round(100*time.Millisecond))
 	show(t, s.env)
 	for _, crd := range []string{"hardware.tinkerbell.org", "templates.tinkerbell.org", "workflows.tinkerbell.org", "machines.bmc.tinkerbell.org"} {
@@ -409,6 +420,7 @@ func (s *gitops) badSpecThenFix(t *testing.T) { //nolint:thelper // a scenario r
 		g.Expect(tinkerbellImage(s.deployment(g))).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
 	})
 	t.Logf("FIGURE commit -> Tinkerbell Ready (fix, install v0.25.0): %s", time.Since(pushed).Round(100*time.Millisecond))
+	eventually(t, "the real v0.25.0 binary runs again", func(g Gomega) { runningTinkerbellPod(g, s.env, "v0.25.0") })
 	eventually(t, "the fleet Kustomization is Ready again", func(g Gomega) {
 		k := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fleet"}}
 		expectReady(g, s.env, k, func() []metav1.Condition { return k.Status.Conditions })

@@ -136,7 +136,6 @@ func startEnv(t *testing.T) *localenv.Env {
 		g.Expect(os.RemoveAll(work)).To(Succeed())
 		g.Expect(os.MkdirAll(work, 0o755)).To(Succeed())
 	}
-	charts := filepath.Join(repoRoot, "test", "e2e", "testdata", "charts")
 	env, err := localenv.Start(context.Background(), localenv.Options{
 		WorkDir:         work,
 		ControlPlaneDir: os.Getenv("KUBEBUILDER_ASSETS"),
@@ -145,12 +144,15 @@ func startEnv(t *testing.T) *localenv.Env {
 		FluxDir:         os.Getenv("FLUX_DIR"),
 		Kubetink:        kubetinkBin,
 		RepoRoot:        repoRoot,
+		// The real upstream charts: from this workspace's copies, or pulled from ghcr.io elsewhere.
 		Charts: []localenv.Chart{
-			{Dir: filepath.Join(charts, "tinkerbell"), Version: "v0.19.0"},
-			{Dir: filepath.Join(charts, "tinkerbell"), Version: "v0.25.0"},
-			{Dir: filepath.Join(charts, "stack"), Version: "0.6.2"},
+			{Name: "tinkerbell", Version: "v0.19.0"},
+			{Name: "tinkerbell", Version: "v0.24.0"},
+			{Name: "tinkerbell", Version: "v0.25.0"},
+			{Name: "stack", Version: "0.6.2"},
 		},
-		Logf: func(format string, args ...any) { t.Logf(format, args...) },
+		ChartsDir: localenv.SharedChartsDir,
+		Logf:      func(format string, args ...any) { t.Logf(format, args...) },
 	})
 	if err != nil {
 		t.Fatalf("failed to start the local stack: %v", err)
