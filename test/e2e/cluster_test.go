@@ -20,8 +20,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +35,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -169,6 +174,81 @@ func TestCluster(t *testing.T) {
 		})
 	})
 
+	t.Run("restarts", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(env.Client.Create(ctx, deployment(clusterNS, "restarts", 1, corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "kubetink", Image: localenv.MigrationImage, Args: []string{"version"}}},
+		}))).To(Succeed())
+		eventually(t, "a container of a Deployment that exits is restarted with a back-off (restartPolicy Always)", func(g Gomega) {
+			pods := podsOf(g, env, clusterNS, "restarts")
+			g.Expect(pods).To(HaveLen(1))
+			g.Expect(pods[0].Status.Phase).To(Equal(corev1.PodRunning))
+			cs := pods[0].Status.ContainerStatuses[0]
+			g.Expect(cs.RestartCount).To(BeNumerically(">=", 2))
+			g.Expect(cs.LastTerminationState.Terminated).NotTo(BeNil())
+			g.Expect(cs.LastTerminationState.Terminated.Reason).To(Equal("Completed"))
+		})
+		g.Expect(env.Client.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: clusterNS, Name: "restarts"}})).To(Succeed())
+	})
+
+	t.Run("real_Tinkerbell", func(t *testing.T) {
+		image := localenv.TinkerbellRepository + ":v0.25.0"
+		if tinkerbellImages[image] == "" {
+			t.Skip("no Tinkerbell v0.25.0 binary in $TINKERBELL_BINARIES")
+		}
+		g := NewWithT(t)
+		// The chart's RBAC is not the point here (the GitOps scenarios install the chart): the Pod's
+		// ServiceAccount may do anything, Tinkerbell creates its CRDs itself.
+		g.Expect(env.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "workloads-default-admin"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: clusterNS, Name: "default"}},
+		})).To(Succeed())
+		g.Expect(env.Client.Create(ctx, deployment(clusterNS, "tinkerbell", 1, corev1.PodSpec{
+			Containers: []corev1.Container{{
+				Name:  "tinkerbell",
+				Image: image,
+				Env: []corev1.EnvVar{
+					{Name: "TINKERBELL_PUBLIC_IPV4", Value: "192.0.2.10"},
+					{Name: "TINKERBELL_TRUSTED_PROXIES", Value: "10.244.0.0/24"},
+					{Name: "TINKERBELL_BIND_ADDR", Value: ""},
+					{Name: "TINKERBELL_HTTP_PORT", Value: "7080"},
+					{Name: "TINKERBELL_TFTP_SERVER_BIND_PORT", Value: "69"},
+				},
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 7080}, {Name: "grpc", ContainerPort: 42113}},
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthcheck", Port: intstr.FromString("http")}},
+					PeriodSeconds: 5,
+				},
+			}},
+		}))).To(Succeed())
+		eventually(t, "a Deployment of the Tinkerbell v0.25.0 image runs the real binary and is Available", func(g Gomega) {
+			expectAvailable(g, env, clusterNS, "tinkerbell", 1)
+		})
+		pod := podsOf(g, env, clusterNS, "tinkerbell")[0]
+		addr, err := env.PodAddress(ctx, clusterNS, pod.Name, 7080)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := http.Get("http://" + addr + "/healthcheck")
+		g.Expect(err).NotTo(HaveOccurred())
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		g.Expect(string(body)).To(ContainSubstring(`"git_rev":"v0.25.0"`))
+
+		pid := pidOf(g, env, clusterNS+"/"+pod.Name+"/tinkerbell")
+		addrs := listeners(g, pid)
+		t.Logf("Tinkerbell (pid %d) listens on %v", pid, addrs)
+		g.Expect(addrs).To(HaveLen(5), "HTTP, Tink server, SecondStar, TFTP, syslog")
+		g.Expect(addrs).To(HaveEach(HavePrefix("127.0.0.1:")), "nothing listens beyond loopback")
+		g.Expect(addrs).To(ContainElement(addr), "the HTTP port PodAddress gives")
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		g.Expect(err).NotTo(HaveOccurred())
+		vars := strings.Split(string(environ), "\x00")
+		g.Expect(vars).To(ContainElement("TINKERBELL_PUBLIC_IPV4=192.0.2.10"), "the Pod's own settings come through")
+		g.Expect(vars).To(ContainElement("TINKERBELL_DHCP_ENABLED=false"))
+		g.Expect(env.Client.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: clusterNS, Name: "tinkerbell"}})).To(Succeed())
+	})
+
 	t.Run("Node_still_Ready", func(t *testing.T) {
 		g := NewWithT(t)
 		node := &corev1.Node{}
@@ -216,6 +296,32 @@ func expectServing(t *testing.T, env *localenv.Env, pod string) string {
 	body, _ := io.ReadAll(resp.Body)
 	g.Expect(resp.StatusCode).To(Equal(http.StatusOK), string(body))
 	return addr
+}
+
+// pidOf returns the process ID of a running container ("<namespace>/<pod>/<container>").
+func pidOf(g Gomega, env *localenv.Env, container string) int {
+	for _, p := range env.Processes() {
+		if rest, ok := strings.CutPrefix(p, container+" pid="); ok {
+			pid, err := strconv.Atoi(strings.Fields(rest)[0])
+			g.Expect(err).NotTo(HaveOccurred())
+			return pid
+		}
+	}
+	g.Expect(env.Processes()).To(ContainElement(HavePrefix(container + " ")))
+	return 0
+}
+
+// listeners returns the local addresses a process listens on (TCP) or receives on (UDP), from ss.
+func listeners(g Gomega, pid int) []string {
+	out, err := exec.Command("ss", "-H", "-ltunp").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	var addrs []string
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) >= 7 && strings.Contains(f[6], fmt.Sprintf("pid=%d,", pid)) {
+			addrs = append(addrs, f[4])
+		}
+	}
+	return addrs
 }
 
 func deployment(namespace, name string, replicas int32, spec corev1.PodSpec) *appsv1.Deployment {
