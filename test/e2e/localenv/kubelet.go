@@ -30,7 +30,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,7 +53,8 @@ import (
 
 const (
 	// leaseInterval is how often the Node Leases are renewed, as a kubelet does; kube-controller-manager's node
-	// lifecycle controller marks a Node NotReady and taints it when its Lease is older than 40s (50s since v1.32).
+	// lifecycle controller marks a Node NotReady and taints it when its Lease is not renewed within
+	// --node-monitor-grace-period (40 seconds or more).
 	leaseInterval = 10 * time.Second
 	// statusInterval is how often the Node status is posted although nothing changed (a kubelet: 5 minutes).
 	statusInterval = time.Minute
@@ -78,10 +78,10 @@ type kubelet struct {
 	dir     string            // one directory per Pod: HOME, working directory, kubeconfig
 	logDir  string            // the container logs
 	log     *log.Logger
+	logFile *os.File
 	version string // the control plane's version, reported as the kubelet's
 
-	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelFunc // stops the watch, the workers and the heartbeat
 	wg     sync.WaitGroup
 	queue  workqueue.TypedRateLimitingInterface[string]
 	pods   corelisters.PodLister
@@ -112,12 +112,14 @@ func startKubelet(ctx context.Context, e *Env, images map[string]string) (*kubel
 	}
 	k := &kubelet{
 		cs: cs, admin: e.cp.KubeConfig, images: images, dir: e.path("kubelet"), logDir: logDir,
-		log: log.New(logFile, "", log.LstdFlags|log.Lmicroseconds), version: v.GitVersion,
+		log: log.New(logFile, "", log.LstdFlags|log.Lmicroseconds), logFile: logFile, version: v.GitVersion,
 		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		nodes:   map[string]bool{},
 		workers: map[string]*podWorker{}, simulated: map[string]bool{},
 	}
-	k.ctx, k.cancel = context.WithCancel(context.Background())
+	// The kubelet runs until stop, not for the ctx of Start.
+	run, cancel := context.WithCancel(context.Background())
+	k.cancel = cancel
 
 	// Only Pods bound to a Node: the scheduler's binding turns into an ADDED event of this watch.
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -140,7 +142,7 @@ func startKubelet(ctx context.Context, e *Env, images map[string]string) (*kubel
 	}); err != nil {
 		return nil, err
 	}
-	factory.Start(k.ctx.Done())
+	factory.Start(run.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			k.stop()
@@ -148,11 +150,11 @@ func startKubelet(ctx context.Context, e *Env, images map[string]string) (*kubel
 		}
 	}
 	for range 2 {
-		k.wg.Go(k.work)
+		k.wg.Go(func() { k.work(run) })
 	}
-	k.wg.Go(k.heartbeat)
+	k.wg.Go(func() { k.heartbeat(run) })
 	k.wg.Go(func() {
-		<-k.ctx.Done()
+		<-run.Done()
 		factory.Shutdown()
 	})
 	return k, nil
@@ -169,6 +171,7 @@ func (k *kubelet) stop() {
 		k.wg.Go(func() { w.stop(maxStopGrace) })
 	}
 	k.wg.Wait()
+	_ = k.logFile.Close()
 }
 
 func (k *kubelet) serves(node string) bool {
@@ -289,13 +292,13 @@ func (k *kubelet) renewLease(ctx context.Context, name string) error {
 }
 
 // heartbeat renews the Leases of the Nodes and now and then posts their status.
-func (k *kubelet) heartbeat() {
+func (k *kubelet) heartbeat(ctx context.Context) {
 	ticker := time.NewTicker(leaseInterval)
 	defer ticker.Stop()
 	lastStatus := time.Now()
 	for {
 		select {
-		case <-k.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
@@ -307,26 +310,26 @@ func (k *kubelet) heartbeat() {
 			lastStatus = time.Now()
 		}
 		for _, n := range nodes {
-			if err := k.renewLease(k.ctx, n); err != nil && k.ctx.Err() == nil {
+			if err := k.renewLease(ctx, n); err != nil && ctx.Err() == nil {
 				k.log.Printf("node %s: failed to renew the Lease: %v", n, err)
 			}
 			if !postStatus {
 				continue
 			}
-			if err := k.postNodeStatus(k.ctx, n); err != nil && k.ctx.Err() == nil {
+			if err := k.postNodeStatus(ctx, n); err != nil && ctx.Err() == nil {
 				k.log.Printf("node %s: failed to post the status: %v", n, err)
 			}
 		}
 	}
 }
 
-func (k *kubelet) work() {
+func (k *kubelet) work(ctx context.Context) {
 	for {
 		key, shutdown := k.queue.Get()
 		if shutdown {
 			return
 		}
-		if err := k.sync(key); err != nil && k.ctx.Err() == nil {
+		if err := k.sync(ctx, key); err != nil && ctx.Err() == nil {
 			if !apierrors.IsConflict(err) {
 				k.log.Printf("pod %s: %v", key, err)
 			}
@@ -339,7 +342,7 @@ func (k *kubelet) work() {
 }
 
 // sync brings a Pod's processes and status in line with the Pod.
-func (k *kubelet) sync(key string) error {
+func (k *kubelet) sync(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return err
@@ -360,13 +363,12 @@ func (k *kubelet) sync(key string) error {
 	served := pod != nil && k.nodes[pod.Spec.NodeName]
 	remove := served && pod.DeletionTimestamp != nil && k.terminate(pod, w)
 	finished := served && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed)
-	if served && pod.DeletionTimestamp == nil && w == nil && !finished && k.ctx.Err() == nil { // a Pod that finished before this kubelet ran it is not run again
-		if w, err = k.newWorker(pod); err != nil {
+	if served && pod.DeletionTimestamp == nil && w == nil && !finished && ctx.Err() == nil { // a Pod that finished before this kubelet ran it is not run again
+		if w, err = k.startWorker(ctx, pod); err != nil {
 			k.mu.Unlock()
 			return err
 		}
 		k.workers[key] = w
-		k.wg.Go(w.run)
 	}
 	k.mu.Unlock()
 
@@ -374,7 +376,7 @@ func (k *kubelet) sync(key string) error {
 	case remove:
 		// As the kubelet does once the containers have stopped: grace period 0, and only this Pod, not a
 		// successor of the same name.
-		err := k.cs.CoreV1().Pods(ns).Delete(k.ctx, name, metav1.DeleteOptions{
+		err := k.cs.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
 			GracePeriodSeconds: new(int64(0)),
 			Preconditions:      &metav1.Preconditions{UID: &pod.UID},
 		})
@@ -391,7 +393,7 @@ func (k *kubelet) sync(key string) error {
 	}
 	pod = pod.DeepCopy()
 	pod.Status = *status
-	_, err = k.cs.CoreV1().Pods(ns).UpdateStatus(k.ctx, pod, metav1.UpdateOptions{})
+	_, err = k.cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 	return err
 }
 
@@ -439,8 +441,7 @@ type podWorker struct {
 	uid    types.UID
 	pod    *corev1.Pod // as first seen: the spec of a Pod does not change, but for images, which are not followed
 	dir    string
-	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelFunc // stops the Pod's containers
 	done   chan struct{}
 	grace  time.Duration // set before ctx is cancelled
 
@@ -464,7 +465,8 @@ type container struct {
 	status corev1.ContainerStatus
 }
 
-func (k *kubelet) newWorker(pod *corev1.Pod) (*podWorker, error) {
+// startWorker starts running a Pod; it stops when ctx ends or w.stop is called.
+func (k *kubelet) startWorker(ctx context.Context, pod *corev1.Pod) (*podWorker, error) {
 	w := &podWorker{
 		k: k, key: pod.Namespace + "/" + pod.Name, uid: pod.UID, pod: pod.DeepCopy(),
 		dir: filepath.Join(k.dir, string(pod.UID)), done: make(chan struct{}),
@@ -473,9 +475,8 @@ func (k *kubelet) newWorker(pod *corev1.Pod) (*podWorker, error) {
 	if err := os.MkdirAll(w.dir, 0o700); err != nil {
 		return nil, err
 	}
-	w.ctx, w.cancel = context.WithCancel(k.ctx)
 	add := func(specs []corev1.Container, init bool, waiting string) []*container {
-		var out []*container
+		out := make([]*container, 0, len(specs))
 		for _, s := range specs {
 			out = append(out, &container{spec: s, init: init, bin: k.images[s.Image], status: corev1.ContainerStatus{
 				Name: s.Name, Image: s.Image, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting}},
@@ -489,6 +490,8 @@ func (k *kubelet) newWorker(pod *corev1.Pod) (*podWorker, error) {
 		waiting = "PodInitializing"
 	}
 	w.ctrs = add(pod.Spec.Containers, false, waiting)
+	ctx, w.cancel = context.WithCancel(ctx)
+	k.wg.Go(func() { w.run(ctx) })
 	return w, nil
 }
 
@@ -504,10 +507,10 @@ func (w *podWorker) stop(grace time.Duration) {
 	<-w.done
 }
 
-func (w *podWorker) run() {
+func (w *podWorker) run(ctx context.Context) {
 	defer close(w.done)
 	for _, c := range w.inits {
-		if !w.supervise(c) {
+		if !w.supervise(ctx, c) {
 			return
 		}
 	}
@@ -522,7 +525,7 @@ func (w *podWorker) run() {
 	w.notify()
 	var wg sync.WaitGroup
 	for _, c := range w.ctrs {
-		wg.Go(func() { w.supervise(c) })
+		wg.Go(func() { w.supervise(ctx, c) })
 	}
 	wg.Wait()
 }
@@ -530,30 +533,28 @@ func (w *podWorker) run() {
 // supervise runs a container until it need not run again, restarting it with a growing delay as the Pod's
 // restart policy says: Always restarts a container whatever its exit code, OnFailure only after a failure, Never
 // not at all; an init container is never restarted after it succeeded. It reports whether the last run succeeded.
-func (w *podWorker) supervise(c *container) bool {
+func (w *podWorker) supervise(ctx context.Context, c *container) bool {
 	policy := w.pod.Spec.RestartPolicy
 	backoff := time.Second
 	for {
-		ran, code := w.runOnce(c)
-		if w.ctx.Err() != nil {
+		ran, code := w.runOnce(ctx, c)
+		if ctx.Err() != nil {
 			return false
 		}
-		var reason, message string
 		if ran {
 			restart := code != 0 && policy != corev1.RestartPolicyNever || !c.init && policy == corev1.RestartPolicyAlways
 			if !restart {
 				return code == 0
 			}
-			reason, message = "CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
-				backoff, c.spec.Name, w.pod.Name, w.pod.Namespace, w.uid)
+			message := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", backoff, c.spec.Name, w.pod.Name, w.pod.Namespace, w.uid)
 			w.mu.Lock()
 			c.status.LastTerminationState = c.status.State
-			c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}
+			c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: message}}
 			w.mu.Unlock()
 			w.notify()
 		}
 		select {
-		case <-w.ctx.Done():
+		case <-ctx.Done():
 			return false
 		case <-time.After(backoff):
 		}
@@ -568,12 +569,12 @@ func (w *podWorker) supervise(c *container) bool {
 
 // runOnce runs a container once and reports its exit code; ran is false when it could not start (its state
 // then says why, and it is tried again).
-func (w *podWorker) runOnce(c *container) (ran bool, code int32) {
+func (w *podWorker) runOnce(ctx context.Context, c *container) (ran bool, code int32) {
 	if c.bin == "" {
-		return w.simulate(c)
+		return w.simulate(ctx, c)
 	}
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
-	proc, ports, err := w.start(c)
+	proc, ports, err := w.start(ctx, c)
 	if err != nil {
 		reason := "RunContainerError"
 		if errors.Is(err, errConfig) {
@@ -597,11 +598,11 @@ func (w *podWorker) runOnce(c *container) (ran bool, code int32) {
 	w.mu.Unlock()
 	w.notify()
 	if c.spec.ReadinessProbe != nil && !c.init {
-		go w.probeReadiness(c, proc)
+		go w.probeReadiness(ctx, c, proc)
 	}
 	select {
 	case <-proc.done:
-	case <-w.ctx.Done():
+	case <-ctx.Done():
 		w.mu.Lock()
 		grace := w.grace
 		w.mu.Unlock()
@@ -618,7 +619,7 @@ func (w *podWorker) runOnce(c *container) (ran bool, code int32) {
 // simulate stands in for a container without a local binary: it runs until the Pod stops when it is expected to
 // keep running (a container of a Pod that restarts Always), and exits 0 at once otherwise (init containers, Job
 // containers), so charts' init steps and hooks pass.
-func (w *podWorker) simulate(c *container) (bool, int32) {
+func (w *podWorker) simulate(ctx context.Context, c *container) (bool, int32) {
 	w.k.logSimulated(c.spec.Image)
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
 	id := fmt.Sprintf("simulated://%s/%s/%d", w.uid, c.spec.Name, c.status.RestartCount)
@@ -635,7 +636,7 @@ func (w *podWorker) simulate(c *container) (bool, int32) {
 	c.status.Started, c.status.Ready = new(true), true // a probe of a simulated container counts as passing
 	w.mu.Unlock()
 	w.notify()
-	<-w.ctx.Done()
+	<-ctx.Done()
 	return true, 0
 }
 
@@ -662,8 +663,8 @@ var errConfig = errors.New("container config")
 // the binary replaces) and arguments, "$(VAR)" expanded; its environment resolved like a kubelet's, with the
 // overrides of overrides.go; its output in LogDir/pods/<namespace>_<pod>_<container>.log. Only the binary and
 // the unexpanded arguments are logged, since variables may hold Secret values.
-func (w *podWorker) start(c *container) (*process, map[int32]int, error) {
-	names, vars, err := w.k.containerEnv(w.ctx, w.pod, &c.spec)
+func (w *podWorker) start(ctx context.Context, c *container) (*process, map[int32]int, error) {
+	names, vars, err := w.k.containerEnv(ctx, w.pod, &c.spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errConfig, err)
 	}
@@ -706,12 +707,12 @@ func (w *podWorker) start(c *container) (*process, map[int32]int, error) {
 // probeReadiness runs a container's readiness probe while its process runs: every half second until it passes,
 // then at the probe's period; Ready turns false after failureThreshold failures in a row. httpGet and tcpSocket
 // probes go to the port on 127.0.0.1 (moved or not), gRPC probes are a TCP connect, exec probes pass.
-func (w *podWorker) probeReadiness(c *container, proc *process) {
+func (w *podWorker) probeReadiness(ctx context.Context, c *container, proc *process) {
 	probe := c.spec.ReadinessProbe
 	period := time.Duration(max(probe.PeriodSeconds, 1)) * time.Second
 	failures := 0
 	for {
-		ok := w.probe(c, probe)
+		ok := w.probe(ctx, c, probe)
 		w.mu.Lock()
 		ready := c.status.Ready
 		if c.proc == proc {
@@ -736,14 +737,14 @@ func (w *podWorker) probeReadiness(c *container, proc *process) {
 		select {
 		case <-proc.done:
 			return
-		case <-w.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
 	}
 }
 
-func (w *podWorker) probe(c *container, p *corev1.Probe) bool {
+func (w *podWorker) probe(ctx context.Context, c *container, p *corev1.Probe) bool {
 	timeout := time.Duration(max(p.TimeoutSeconds, 1)) * time.Second
 	var port intstr.IntOrString
 	switch {
@@ -771,7 +772,7 @@ func (w *podWorker) probe(c *container, p *corev1.Probe) bool {
 	if scheme == "" {
 		scheme = "http"
 	}
-	req, err := http.NewRequestWithContext(w.ctx, http.MethodGet, scheme+"://"+addr+p.HTTPGet.Path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+p.HTTPGet.Path, nil)
 	if err != nil {
 		return false
 	}
@@ -944,114 +945,130 @@ func serviceAccountName(pod *corev1.Pod) string {
 func (k *kubelet) containerEnv(ctx context.Context, pod *corev1.Pod, c *corev1.Container) ([]string, map[string]string, error) {
 	var names []string
 	vars := map[string]string{}
-	setVar := func(name, value string) {
+	set := func(name, value string) {
 		if _, ok := vars[name]; !ok {
 			names = append(names, name)
 		}
 		vars[name] = value
 	}
-	configMaps, secrets := map[string]*corev1.ConfigMap{}, map[string]*corev1.Secret{}
-	configMap := func(name string) (*corev1.ConfigMap, error) {
-		if cm, ok := configMaps[name]; ok {
-			return cm, nil
-		}
-		cm, err := k.cs.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		configMaps[name] = cm
-		return cm, nil
-	}
-	secret := func(name string) (*corev1.Secret, error) {
-		if s, ok := secrets[name]; ok {
-			return s, nil
-		}
-		s, err := k.cs.CoreV1().Secrets(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		secrets[name] = s
-		return s, nil
-	}
-	optional := func(o *bool, err error) error {
-		if apierrors.IsNotFound(err) && o != nil && *o {
-			return nil
-		}
-		return err
-	}
-
+	r := &envReader{cs: k.cs, namespace: pod.Namespace, configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
 	for _, from := range c.EnvFrom {
-		switch {
-		case from.ConfigMapRef != nil:
-			cm, err := configMap(from.ConfigMapRef.Name)
-			if err != nil {
-				if err := optional(from.ConfigMapRef.Optional, err); err != nil {
-					return nil, nil, fmt.Errorf("configmap %q: %w", from.ConfigMapRef.Name, err)
-				}
-				continue
-			}
-			for _, key := range slices.Sorted(maps.Keys(cm.Data)) {
-				setVar(from.Prefix+key, cm.Data[key])
-			}
-		case from.SecretRef != nil:
-			s, err := secret(from.SecretRef.Name)
-			if err != nil {
-				if err := optional(from.SecretRef.Optional, err); err != nil {
-					return nil, nil, fmt.Errorf("secret %q: %w", from.SecretRef.Name, err)
-				}
-				continue
-			}
-			for _, key := range slices.Sorted(maps.Keys(s.Data)) {
-				setVar(from.Prefix+key, string(s.Data[key]))
-			}
+		data, err := r.envFrom(ctx, from)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, key := range slices.Sorted(maps.Keys(data)) {
+			set(from.Prefix+key, data[key])
 		}
 	}
 	for _, e := range c.Env {
-		from := e.ValueFrom
-		switch {
-		case from == nil:
-			setVar(e.Name, expand(e.Value, vars))
-		case from.FieldRef != nil:
-			v, err := fieldValue(pod, from.FieldRef.FieldPath)
-			if err != nil {
-				return nil, nil, fmt.Errorf("env %s: %w", e.Name, err)
-			}
-			setVar(e.Name, v)
-		case from.ConfigMapKeyRef != nil:
-			ref := from.ConfigMapKeyRef
-			cm, err := configMap(ref.Name)
-			if err == nil {
-				v, ok := cm.Data[ref.Key]
-				if !ok {
-					err = apierrors.NewNotFound(corev1.Resource("configmaps"), ref.Name+"["+ref.Key+"]")
-				}
-				if ok {
-					setVar(e.Name, v)
-				}
-			}
-			if err := optional(ref.Optional, err); err != nil {
-				return nil, nil, fmt.Errorf("env %s: configmap %q key %q: %w", e.Name, ref.Name, ref.Key, err)
-			}
-		case from.SecretKeyRef != nil:
-			ref := from.SecretKeyRef
-			s, err := secret(ref.Name)
-			if err == nil {
-				v, ok := s.Data[ref.Key]
-				if !ok {
-					err = apierrors.NewNotFound(corev1.Resource("secrets"), ref.Name+"["+ref.Key+"]")
-				}
-				if ok {
-					setVar(e.Name, string(v))
-				}
-			}
-			if err := optional(ref.Optional, err); err != nil {
-				return nil, nil, fmt.Errorf("env %s: secret %q key %q: %w", e.Name, ref.Name, ref.Key, err)
-			}
-		default:
-			return nil, nil, fmt.Errorf("env %s: only value, fieldRef, configMapKeyRef and secretKeyRef are supported", e.Name)
+		if e.ValueFrom == nil {
+			set(e.Name, expand(e.Value, vars))
+			continue
+		}
+		v, ok, err := r.valueFrom(ctx, pod, e.ValueFrom)
+		if err != nil {
+			return nil, nil, fmt.Errorf("env %s: %w", e.Name, err)
+		}
+		if ok {
+			set(e.Name, v)
 		}
 	}
 	return names, vars, nil
+}
+
+// envReader reads the ConfigMaps and Secrets of a container's environment, each once.
+type envReader struct {
+	cs         kubernetes.Interface
+	namespace  string
+	configMaps map[string]*corev1.ConfigMap
+	secrets    map[string]*corev1.Secret
+}
+
+func (r *envReader) configMap(ctx context.Context, name string) (*corev1.ConfigMap, error) {
+	if cm, ok := r.configMaps[name]; ok {
+		return cm, nil
+	}
+	cm, err := r.cs.CoreV1().ConfigMaps(r.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("configmap %q: %w", name, err)
+	}
+	r.configMaps[name] = cm
+	return cm, nil
+}
+
+func (r *envReader) secret(ctx context.Context, name string) (*corev1.Secret, error) {
+	if s, ok := r.secrets[name]; ok {
+		return s, nil
+	}
+	s, err := r.cs.CoreV1().Secrets(r.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("secret %q: %w", name, err)
+	}
+	r.secrets[name] = s
+	return s, nil
+}
+
+// envFrom returns the variables of an envFrom source, without its prefix.
+func (r *envReader) envFrom(ctx context.Context, from corev1.EnvFromSource) (map[string]string, error) {
+	switch {
+	case from.ConfigMapRef != nil:
+		cm, err := r.configMap(ctx, from.ConfigMapRef.Name)
+		if err != nil {
+			return nil, optional(from.ConfigMapRef.Optional, err)
+		}
+		return cm.Data, nil
+	case from.SecretRef != nil:
+		s, err := r.secret(ctx, from.SecretRef.Name)
+		if err != nil {
+			return nil, optional(from.SecretRef.Optional, err)
+		}
+		data := make(map[string]string, len(s.Data))
+		for key, v := range s.Data {
+			data[key] = string(v)
+		}
+		return data, nil
+	}
+	return nil, nil
+}
+
+// valueFrom resolves a variable's valueFrom; ok is false when an optional source is missing.
+func (r *envReader) valueFrom(ctx context.Context, pod *corev1.Pod, from *corev1.EnvVarSource) (value string, ok bool, err error) {
+	switch {
+	case from.FieldRef != nil:
+		value, err = fieldValue(pod, from.FieldRef.FieldPath)
+		return value, err == nil, err
+	case from.ConfigMapKeyRef != nil:
+		ref := from.ConfigMapKeyRef
+		cm, err := r.configMap(ctx, ref.Name)
+		if err == nil {
+			if value, ok = cm.Data[ref.Key]; ok {
+				return value, true, nil
+			}
+			err = apierrors.NewNotFound(corev1.Resource("configmaps"), ref.Name+"["+ref.Key+"]")
+		}
+		return "", false, optional(ref.Optional, err)
+	case from.SecretKeyRef != nil:
+		ref := from.SecretKeyRef
+		s, err := r.secret(ctx, ref.Name)
+		if err == nil {
+			var data []byte
+			if data, ok = s.Data[ref.Key]; ok {
+				return string(data), true, nil
+			}
+			err = apierrors.NewNotFound(corev1.Resource("secrets"), ref.Name+"["+ref.Key+"]")
+		}
+		return "", false, optional(ref.Optional, err)
+	}
+	return "", false, errors.New("only value, fieldRef, configMapKeyRef and secretKeyRef are supported")
+}
+
+// optional drops the error of a missing source the container marks optional.
+func optional(isOptional *bool, err error) error {
+	if apierrors.IsNotFound(err) && isOptional != nil && *isOptional {
+		return nil
+	}
+	return err
 }
 
 // fieldValue resolves a fieldRef of the downward API.
@@ -1153,7 +1170,7 @@ func (e *Env) Processes() []string {
 		w.mu.Lock()
 		for _, c := range slices.Concat(w.inits, w.ctrs) {
 			if c.proc != nil && !c.proc.exited() {
-				out = append(out, fmt.Sprintf("%s/%s pid=%s %s", w.key, c.spec.Name, strconv.Itoa(c.proc.cmd.Process.Pid), c.bin))
+				out = append(out, fmt.Sprintf("%s/%s pid=%d %s", w.key, c.spec.Name, c.proc.cmd.Process.Pid, c.bin))
 			}
 		}
 		w.mu.Unlock()

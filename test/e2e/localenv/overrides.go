@@ -48,7 +48,7 @@ const (
 // so every Tinkerbell container is simulated.
 func TinkerbellImages(spec string) (map[string]string, error) {
 	images := map[string]string{}
-	for _, field := range strings.Fields(spec) {
+	for field := range strings.FieldsSeq(spec) {
 		version, bin, ok := strings.Cut(field, "=")
 		if !ok || version == "" || bin == "" {
 			return nil, fmt.Errorf("TINKERBELL_BINARIES: %q is not VERSION=BINARY", field)

@@ -109,10 +109,14 @@ func (p *process) exitCode() int32 {
 	if p.cmd.ProcessState == nil {
 		return -1
 	}
+	code := p.cmd.ProcessState.ExitCode()
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int32(ws.Signal())
+		code = 128 + int(ws.Signal())
 	}
-	return int32(p.cmd.ProcessState.ExitCode())
+	if code < 0 || code > 255 {
+		return -1
+	}
+	return int32(code)
 }
 
 // stop sends SIGTERM and waits up to grace before killing the process.
