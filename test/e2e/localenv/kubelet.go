@@ -817,6 +817,7 @@ func (w *podWorker) podStatus(pod *corev1.Pod) *corev1.PodStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	st.Phase = w.phase()
+	// Every container process runs on this host and shares its loopback: that is the host and the Pod IP.
 	st.HostIP, st.PodIP = loopbackIP, loopbackIP
 	st.HostIPs, st.PodIPs = []corev1.HostIP{{IP: loopbackIP}}, []corev1.PodIP{{IP: loopbackIP}}
 	st.StartTime = &w.startTime
