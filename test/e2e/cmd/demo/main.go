@@ -14,10 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command demo runs Kubetink's GitOps loop on this machine, all on 127.0.0.1: the real kube-apiserver, etcd and
-// Flux controllers, a local OCI registry with test charts, a local Git server holding examples/, and the kubetink
-// manager. It shows the objects becoming Ready, prints how to point kubectl at the stack, and stops everything
-// on Ctrl-C. "make demo" builds what is missing and runs it.
+// Command demo runs Kubetink's GitOps loop on this machine, all on 127.0.0.1: the real kube-apiserver, etcd,
+// kube-controller-manager, kube-scheduler and Flux controllers, a local OCI registry with the real upstream
+// charts, a local Git server holding examples/, the kubetink manager, and the real Tinkerbell binary run by the
+// kubelet stand-in. It shows the objects becoming Ready, adds a demo machine and prints the curl line that shows
+// its iPXE script, prints how to point kubectl at the stack, and stops everything on Ctrl-C. "make demo" builds
+// what is missing and runs it.
 package main
 
 import (
@@ -52,7 +54,7 @@ func run() error {
 	root := flag.String("repo-root", ".", "The Kubetink repository (config/, examples/, test/e2e/testdata/).")
 	work := flag.String("work-dir", "bin/demo", "Where the demo keeps its state; emptied at start.")
 	example := flag.String("example", "minimal.yaml", "The file of examples/ the demo cluster syncs.")
-	version := flag.String("version", "", "Install this Tinkerbell version instead of the example's (v0.19.0, v0.25.0 or 0.6.2 have local charts).")
+	version := flag.String("version", "", "Install this Tinkerbell version instead of the example's (v0.19.0, v0.24.0, v0.25.0 or 0.6.2; v0.24.0 and v0.25.0 run the real binary).")
 	kubetink := flag.String("kubetink", os.Getenv("KUBETINK"), "The kubetink binary (make build).")
 	flag.Parse()
 
@@ -76,7 +78,6 @@ func run() error {
 	logf := func(format string, args ...any) {
 		fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	charts := filepath.Join(rootAbs, "test", "e2e", "testdata", "charts")
 	// The real Tinkerbell binaries make build put in $TINKERBELL_BINARIES run as the chart's Pods.
 	images, err := localenv.TinkerbellImages(os.Getenv("TINKERBELL_BINARIES"))
 	if err != nil {
@@ -90,12 +91,15 @@ func run() error {
 		FluxDir:         os.Getenv("FLUX_DIR"),
 		Kubetink:        *kubetink,
 		RepoRoot:        rootAbs,
+		// The real upstream charts: from this workspace's copies, or pulled from ghcr.io elsewhere.
 		Charts: []localenv.Chart{
-			{Dir: filepath.Join(charts, "tinkerbell"), Version: "v0.19.0"},
-			{Dir: filepath.Join(charts, "tinkerbell"), Version: "v0.25.0"},
-			{Dir: filepath.Join(charts, "stack"), Version: "0.6.2"},
+			{Name: "tinkerbell", Version: "v0.19.0"},
+			{Name: "tinkerbell", Version: "v0.24.0"},
+			{Name: "tinkerbell", Version: "v0.25.0"},
+			{Name: "stack", Version: "0.6.2"},
 		},
-		Logf: logf,
+		ChartsDir: localenv.SharedChartsDir,
+		Logf:      logf,
 	})
 	if err != nil {
 		return err
@@ -109,7 +113,7 @@ func run() error {
 	if err := setUp(ctx, env, rootAbs, *example, *version, logf); err != nil {
 		return err
 	}
-	if err := watch(ctx, env, logf); err != nil && !errors.Is(err, context.Canceled) {
+	if err := watch(ctx, env, rootAbs, logf); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
@@ -118,14 +122,16 @@ func run() error {
 // setUp pushes examples/ to the local Git server with an overlay that points the example at the local registry
 // and CRD mirror, and lets Flux sync it.
 func setUp(ctx context.Context, env *localenv.Env, root, example, version string, logf func(string, ...any)) error {
-	mirrors, err := env.CreateCRDMirrors()
+	mirrors, err := env.CreateCRDMirrors(ctx)
 	if err != nil {
 		return err
 	}
-	if err := env.CreateNode(ctx, "demo-node", "10.244.0.0/24"); err != nil {
+	// The pod CIDR covers loopback, so a request from 127.0.0.1 comes from a trusted proxy (as from a cluster's
+	// ingress): Kubetink derives the trusted proxies from it.
+	if err := env.CreateNode(ctx, "demo-node", demoPodCIDR); err != nil {
 		return err
 	}
-	logf("registered Node demo-node with pod CIDR 10.244.0.0/24 (Kubetink derives the trusted proxies from it; the kubelet stand-in runs its Pods)")
+	logf("registered Node demo-node with pod CIDR %s (Kubetink derives the trusted proxies from it; the kubelet stand-in runs its Pods)", demoPodCIDR)
 
 	fleet, err := env.NewRepo("fleet")
 	if err != nil {
@@ -186,13 +192,16 @@ patches:
 `, example, versionPatch, chart, crds)
 }
 
-// watch prints the objects whenever they change, says when everything is Ready, and waits for Ctrl-C.
-func watch(ctx context.Context, env *localenv.Env, logf func(string, ...any)) error {
+// watch prints the objects whenever their state changes, says when everything is Ready, adds the demo machine,
+// serves the running Tinkerbell on a fixed local port, and waits for Ctrl-C.
+func watch(ctx context.Context, env *localenv.Env, root string, logf func(string, ...any)) error {
 	start := time.Now()
 	var last string
 	ready := false
 	for {
-		out, err := localenv.Kubectl(ctx, env.Kubeconfig, "get", "tinkerbells,kustomizations,helmreleases,ocirepositories", "-A")
+		// Columns without an age, so that an unchanged state prints nothing.
+		out, err := localenv.Kubectl(ctx, env.Kubeconfig, "get", "tinkerbells,kustomizations,helmreleases,ocirepositories", "-A",
+			"-o", `custom-columns=NAMESPACE:.metadata.namespace,NAME:.kind,OBJECT:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status,STATUS:.status.conditions[?(@.type=="Ready")].message`)
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -203,6 +212,9 @@ func watch(ctx context.Context, env *localenv.Env, logf func(string, ...any)) er
 		if !ready && allReady(ctx, env) {
 			ready = true
 			logf("Tinkerbell Ready %s after the commit", time.Since(start).Round(100*time.Millisecond))
+			if err := showMachine(ctx, env, root, logf); err != nil {
+				return err
+			}
 			fleet := filepath.Join(filepath.Dir(env.LogDir), "work", "fleet")
 			fmt.Printf(`
 The local stack is running. In another terminal:
@@ -210,17 +222,19 @@ The local stack is running. In another terminal:
   export KUBECONFIG=%s
   kubectl get tinkerbells,kustomizations,helmreleases -A
   kubectl describe tinkerbells -A
-  kubectl get deployments -n tinkerbell -o yaml    # the chart's workload, with the values Kubetink generated
+  kubectl get deployments,pods -n tinkerbell        # the chart's workload, with the values Kubetink generated
+  kubectl get hardware,workflows -n tinkerbell      # the demo machine and its Workflow, run by Tinkerbell
 
 GitOps: Flux syncs clusters/local of %s (the Git server's fleet.git).
 Change a value and push, then watch Kubetink roll it out:
 
   cd %s
-  sed -i 's/192.168.2.111/192.168.2.50/' examples/minimal.yaml
-  git commit -qam "New public IP" && git push -q
+  sed -i 's/192.168.2.112/192.168.2.50/' examples/minimal.yaml
+  git commit -qam "New artifacts file server" && git push -q
 
-Started with "make demo DEMO_ARGS=-version=v0.19.0", set the version to v0.25.0 in clusters/local/kustomization.yaml
-and push to see the upgrade run its migration Jobs.
+and the iPXE script above names the new server. Started with "make demo DEMO_ARGS=-version=v0.24.0", set the
+version to v0.25.0 in clusters/local/kustomization.yaml and push to see the real binary roll; with
+-version=v0.19.0 the upgrade runs its migration Jobs.
 
 Logs: %s. Press Ctrl-C to stop everything.
 `, env.Kubeconfig, fleet, fleet, env.LogDir)
