@@ -47,6 +47,15 @@ type Chart struct {
 	Version string
 }
 
+// E2ECharts are the charts the end-to-end tests and the demo serve: the releases they install and upgrade
+// between (v0.24.0 and v0.25.0 have a real binary; v0.19.0 and the legacy stack are upgraded from).
+var E2ECharts = []Chart{
+	{Name: "tinkerbell", Version: "v0.19.0"},
+	{Name: "tinkerbell", Version: "v0.24.0"},
+	{Name: "tinkerbell", Version: "v0.25.0"},
+	{Name: "stack", Version: "0.6.2"},
+}
+
 // SharedChartsDir is where this workspace keeps the real packaged charts (<name>-<version>.tgz), as
 // "helm package" made them from upstream's release tags; it stands in for ghcr.io, which this machine cannot
 // reach. It is resolved against the repository root.

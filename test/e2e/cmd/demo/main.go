@@ -92,12 +92,7 @@ func run() error {
 		Kubetink:        *kubetink,
 		RepoRoot:        rootAbs,
 		// The real upstream charts: from this workspace's copies, or pulled from ghcr.io elsewhere.
-		Charts: []localenv.Chart{
-			{Name: "tinkerbell", Version: "v0.19.0"},
-			{Name: "tinkerbell", Version: "v0.24.0"},
-			{Name: "tinkerbell", Version: "v0.25.0"},
-			{Name: "stack", Version: "0.6.2"},
-		},
+		Charts:    localenv.E2ECharts,
 		ChartsDir: localenv.SharedChartsDir,
 		Logf:      logf,
 	})
