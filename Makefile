@@ -22,7 +22,7 @@ GO_TEST_ARGS ?=
 
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 ##@ Development
 
@@ -103,18 +103,21 @@ run: build ## Run the manager against the current kubeconfig.
 
 ##@ End to end
 
-# The control plane and the real Flux controllers (built once from Go modules, cached in TESTENV_DIR).
+# The Tinkerbell releases whose real binary runs in the e2e tests and the demo (the module proxy serves no older).
+TINKERBELL_VERSIONS ?= v0.24.0 v0.25.0
+# The control plane, kube-controller-manager and kube-scheduler, the real Flux controllers and the real Tinkerbell
+# binaries (each built once from Go modules, cached in TESTENV_DIR).
 E2E_ENV = KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" CLUSTER_DIR="$$(hack/testenv.sh cluster)" FLUX_DIR="$$(hack/testenv.sh flux)" KUBETINK="$(CURDIR)/bin/kubetink" \
-	TINKERBELL_BINARIES="$$(for v in v0.24.0 v0.25.0; do printf '%s=%s/tinkerbell ' $$v "$$(hack/testenv.sh tinkerbell $$v)"; done)"
+	TINKERBELL_BINARIES="$$(for v in $(TINKERBELL_VERSIONS); do printf '%s=%s/tinkerbell ' $$v "$$(hack/testenv.sh tinkerbell $$v)"; done)"
 E2E_WORK_DIR ?= $(CURDIR)/bin/e2e
 E2E_TEST_ARGS ?=
 DEMO_ARGS ?=
 
 .PHONY: test-e2e
-test-e2e: build ## Prove the GitOps loop end to end: real Flux controllers, local registry and Git server, kubetink as a process.
+test-e2e: build ## Prove the GitOps loop end to end: real Flux controllers, charts and Tinkerbell on a cluster without containers.
 	$(E2E_ENV) E2E_WORK_DIR="$(E2E_WORK_DIR)" go test -tags e2e -count=1 -timeout 20m -v ./test/e2e/... $(E2E_TEST_ARGS)
 
 .PHONY: demo
-demo: build ## Run the local GitOps stack with examples/ in a local Git repository; Ctrl-C stops it.
+demo: build ## Run the local GitOps stack with examples/ and the real Tinkerbell; Ctrl-C stops it.
 	go build -o bin/kubetink-demo ./test/e2e/cmd/demo
 	$(E2E_ENV) exec bin/kubetink-demo $(DEMO_ARGS)
