@@ -392,12 +392,15 @@ func (e *Env) LogTail(name string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// LogNames lists the logs in LogDir, without the .log suffix.
+// LogNames lists the logs in LogDir, without the .log suffix: one per process, and one per container the kubelet
+// stand-in ran, as "pods/<namespace>_<pod>_<container>".
 func (e *Env) LogNames() []string {
-	matches, _ := filepath.Glob(filepath.Join(e.LogDir, "*.log"))
-	out := make([]string, 0, len(matches))
-	for _, m := range matches {
-		out = append(out, strings.TrimSuffix(filepath.Base(m), ".log"))
+	processes, _ := filepath.Glob(filepath.Join(e.LogDir, "*.log"))
+	containers, _ := filepath.Glob(filepath.Join(e.LogDir, "pods", "*.log"))
+	out := make([]string, 0, len(processes)+len(containers))
+	for _, m := range append(processes, containers...) {
+		rel, _ := filepath.Rel(e.LogDir, m)
+		out = append(out, strings.TrimSuffix(rel, ".log"))
 	}
 	return out
 }
