@@ -64,8 +64,9 @@ type site struct {
 // that is in neither clusterScopedKinds nor namespacedKinds fails the test.
 func renderSites(t *testing.T, rel catalog.Release, base *kubetinkv1alpha1.Tinkerbell) []site {
 	t.Helper()
-	var sites []site
-	for _, ns := range []string{"tink-a", "tink-b"} {
+	namespaces := []string{"tink-a", "tink-b"}
+	sites := make([]site, 0, len(namespaces))
+	for _, ns := range namespaces {
 		obj := base.DeepCopy()
 		obj.Name = ns
 		obj.Spec.TargetNamespace = ns
