@@ -70,7 +70,7 @@ func renderSites(t *testing.T, rel catalog.Release, base *kubetinkv1alpha1.Tinke
 		obj := base.DeepCopy()
 		obj.Name = ns
 		obj.Spec.TargetNamespace = ns
-		_, _, hr, err := renderFor(t, obj, rel.Version)
+		_, _, hr, err := renderFor(t, obj, rel.Version, facts)
 		if err != nil {
 			t.Fatalf("rendering site %s for %s: %v", ns, rel.Version, err)
 		}

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kubetink/kubetink/internal/catalog"
 )
 
@@ -100,6 +102,53 @@ func (c *checker) checkStack() {
 			c.equal("the tink-stack Service's loadBalancerIP", s.Spec.LoadBalancerIP, publicIP)
 		}
 	}
-	_, kubeVip := c.workloadWith("kube-vip")
-	c.equal("kube-vip running", kubeVip, spec.Addons.KubeVipEnabled())
+	if h := c.hookOS(); download && h != nil {
+		if h.DownloadURL != "" {
+			dl, _ := findContainer(stack.pod, "download-hook")
+			c.equal("the HookOS download URL", argAfter(dl.Args, "--url"), string(h.DownloadURL))
+		}
+		if p := h.Persistence; p != nil && p.LocalPersistentVolume != nil {
+			c.checkLocalPV(p.LocalPersistentVolume.Path, p.LocalPersistentVolume.StorageClassName, p.LocalPersistentVolume.Size)
+		}
+	}
+	if d := smee.DHCP; relay && d != nil && d.SourceInterface != "" {
+		ic, _ := findContainer(stack.pod, "relay-broadcast-interface")
+		c.equal("the relay's source interface", argAfter(ic.Command, "-s"), string(d.SourceInterface))
+	}
+	c.checkKubeVip()
+	c.checkStackPlacement(byName)
+}
+
+// checkStackPlacement checks spec.deployment on the stack's Deployments: the node selector on every one (each
+// subchart coalesces its own with global.nodeSelector), replicas on those whose template reads them (rufio and
+// tink-stack have one replica written in), tolerations and affinity on Smee (the only subchart that takes them)
+// and the CPU and memory requests and limits on each service (the subcharts write these four one by one).
+func (c *checker) checkStackPlacement(byName map[string]workload) {
+	d := c.obj.Spec.Deployment
+	if d == nil {
+		return
+	}
+	for _, name := range []string{"smee", "hegel", "rufio", "tink-controller", "tink-server", "tink-stack"} {
+		w, ok := byName[name]
+		if !ok {
+			continue
+		}
+		c.equal(name+"'s node selector", w.pod.NodeSelector, d.NodeSelector)
+		if d.Replicas != nil && name != "rufio" && name != "tink-stack" {
+			c.equal(name+"'s replicas", deref(w.replicas), *d.Replicas)
+		}
+		if d.Resources != nil && name != "tink-stack" {
+			got := w.pod.Containers[0].Resources
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				c.equal(name+"'s "+string(r)+" request", got.Requests[r], d.Resources.Requests[r])
+				c.equal(name+"'s "+string(r)+" limit", got.Limits[r], d.Resources.Limits[r])
+			}
+		}
+	}
+	if w, ok := byName["smee"]; ok {
+		c.equal("smee's tolerations", w.pod.Tolerations, d.Tolerations)
+		if d.Affinity != nil {
+			c.equal("smee's affinity", w.pod.Affinity, d.Affinity)
+		}
+	}
 }

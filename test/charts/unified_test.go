@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
 )
 
@@ -113,15 +112,14 @@ func (c *checker) checkUnified() {
 		c.equal("the init container image", ic.Image, c.image(catalog.ImageRelayInit))
 		if d := smee.DHCP; d != nil && d.SourceInterface != "" {
 			// command: /script/host_interface.sh -s <sourceInterface> -t <interfaceMode>
-			i := slices.Index(ic.Command, "-s")
-			c.equal("the init container's source interface", i >= 0 && i+1 < len(ic.Command) && ic.Command[i+1] == string(d.SourceInterface), true)
+			c.equal("the init container's source interface", argAfter(ic.Command, "-s"), string(d.SourceInterface))
 		}
 	}
 
 	// Placement.
 	if d := spec.Deployment; d != nil {
 		if d.Replicas != nil && w.kind == "Deployment" {
-			c.equal("the replicas", w.replicas, d.Replicas)
+			c.equal("the replicas", deref(w.replicas), *d.Replicas)
 		}
 		c.equal("the node selector", w.pod.NodeSelector, d.NodeSelector)
 		c.equal("the tolerations", w.pod.Tolerations, d.Tolerations)
@@ -135,9 +133,10 @@ func (c *checker) checkUnified() {
 	c.checkUnifiedArtifacts(w.name)
 }
 
-// checkUnifiedKubeVip checks the kube-vip DaemonSet (templates/kube-vip/daemonset.yaml; container "kube-vip",
-// interface in vip_interface) and, without kube-vip, that no Service asks for kube-vip's LoadBalancer class.
-func (c *checker) checkUnifiedKubeVip() {
+// checkKubeVip checks the kube-vip DaemonSet (unified: templates/kube-vip/daemonset.yaml; stack:
+// templates/kubevip.yaml; container "kube-vip", interface in vip_interface, extra variables from additionalEnv) and,
+// without kube-vip, that no Service asks for kube-vip's LoadBalancer class, which nothing would serve.
+func (c *checker) checkKubeVip() (workload, bool) {
 	t, a := c.t, c.obj.Spec.Addons
 	w, ok := c.workloadWith("kube-vip")
 	c.equal("kube-vip running", ok, a.KubeVipEnabled())
@@ -149,7 +148,7 @@ func (c *checker) checkUnifiedKubeVip() {
 		}
 	}
 	if !ok {
-		return
+		return w, false
 	}
 	ct, _ := findContainer(w.pod, "kube-vip")
 	c.equal("the kube-vip image", ct.Image, c.image(catalog.ImageKubeVip))
@@ -162,6 +161,16 @@ func (c *checker) checkUnifiedKubeVip() {
 		if kv.LBClassOnly {
 			c.equal("kube-vip's lb_class_only", e["lb_class_only"], "true")
 		}
+	}
+	return w, true
+}
+
+// checkUnifiedKubeVip checks kube-vip on the unified chart, with the Tinkerbell placement.
+func (c *checker) checkUnifiedKubeVip() {
+	t := c.t
+	w, ok := c.checkKubeVip()
+	if !ok {
+		return
 	}
 	// Kubetink gives kube-vip the Tinkerbell placement where the release's chart takes it: the node selector from
 	// v0.21.0 (optional.kubevip.nodeSelector), the tolerations from v0.22.0 (optional.kubevip.tolerations).
@@ -232,8 +241,7 @@ func (c *checker) checkUnifiedArtifacts(tinkerbell string) {
 	} else {
 		c.equal("the download image", dl.Image, c.image(catalog.ImageHookDownload))
 		if h := c.hookOS(); h != nil && h.DownloadURL != "" {
-			i := slices.Index(dl.Args, "--url")
-			c.equal("the HookOS download URL", i >= 0 && i+1 < len(dl.Args) && dl.Args[i+1] == string(h.DownloadURL), true)
+			c.equal("the HookOS download URL", argAfter(dl.Args, "--url"), string(h.DownloadURL))
 		}
 	}
 	if d := spec.Deployment; d != nil {
@@ -243,18 +251,33 @@ func (c *checker) checkUnifiedArtifacts(tinkerbell string) {
 			c.equal("the file server's tolerations", w.pod.Tolerations, d.Tolerations)
 		}
 	}
-	if h := c.hookOS(); h != nil && h.Persistence != nil && h.Persistence.LocalPersistentVolume != nil {
-		lpv := h.Persistence.LocalPersistentVolume
-		c.checkLocalPV(lpv.Path, lpv.StorageClassName, lpv.Size)
-	}
+	c.checkHookOSVolume(w)
 }
 
-// hookOS returns spec.addons.hookOS, or nil.
-func (c *checker) hookOS() *kubetinkv1alpha1.HookOSAddon {
-	if c.obj.Spec.Addons == nil {
-		return nil
+// checkHookOSVolume checks where the file server keeps HookOS: the chart's node-local PersistentVolume, or an
+// existing claim that replaces the chart's PersistentVolume, StorageClass and claim.
+func (c *checker) checkHookOSVolume(w workload) {
+	t, h := c.t, c.hookOS()
+	if h == nil || h.Persistence == nil {
+		return
 	}
-	return c.obj.Spec.Addons.HookOS
+	if lpv := h.Persistence.LocalPersistentVolume; lpv != nil {
+		c.checkLocalPV(lpv.Path, lpv.StorageClassName, lpv.Size)
+	}
+	if h.Persistence.ExistingClaim != "" {
+		var claims []string
+		for _, v := range w.pod.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				claims = append(claims, v.PersistentVolumeClaim.ClaimName)
+			}
+		}
+		c.equal("the file server's claims", claims, []string{h.Persistence.ExistingClaim})
+		for _, o := range c.objs {
+			if k := o.GetKind(); k == "PersistentVolume" || k == "StorageClass" || k == "PersistentVolumeClaim" {
+				t.Errorf("%s: with an existing claim the chart still renders %s %s", c.rel.Version, k, o.GetName())
+			}
+		}
+	}
 }
 
 // checkLocalPV checks the HookOS PersistentVolume: its path, StorageClass and size.
@@ -286,4 +309,12 @@ func (c *checker) checkLocalPV(path, storageClass string, size *resource.Quantit
 	if size != nil {
 		c.equal("the HookOS volume size", pv.Spec.Capacity[corev1.ResourceStorage], *size)
 	}
+}
+
+// argAfter returns the argument that follows flag in args, or "".
+func argAfter(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
 }
