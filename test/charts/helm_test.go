@@ -154,3 +154,8 @@ func decodeObjects(t testing.TB, manifest string) []*unstructured.Unstructured {
 		}
 	}
 }
+
+// unstructuredValues returns the HelmRelease's spec.values.
+func unstructuredValues(hr *unstructured.Unstructured) (map[string]any, bool, error) {
+	return unstructured.NestedMap(hr.Object, "spec", "values")
+}
