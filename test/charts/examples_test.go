@@ -170,6 +170,7 @@ type checker struct {
 type workload struct {
 	kind, name string
 	replicas   *int32
+	labels     map[string]string
 	pod        corev1.PodSpec
 }
 
@@ -181,11 +182,11 @@ func (c *checker) workloads() []workload {
 		case "Deployment":
 			var d appsv1.Deployment
 			c.convert(o, &d)
-			out = append(out, workload{kind: "Deployment", name: d.Name, replicas: d.Spec.Replicas, pod: d.Spec.Template.Spec})
+			out = append(out, workload{kind: "Deployment", name: d.Name, replicas: d.Spec.Replicas, labels: d.Spec.Template.Labels, pod: d.Spec.Template.Spec})
 		case "DaemonSet":
 			var d appsv1.DaemonSet
 			c.convert(o, &d)
-			out = append(out, workload{kind: "DaemonSet", name: d.Name, pod: d.Spec.Template.Spec})
+			out = append(out, workload{kind: "DaemonSet", name: d.Name, labels: d.Spec.Template.Labels, pod: d.Spec.Template.Spec})
 		}
 	}
 	return out

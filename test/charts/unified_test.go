@@ -129,8 +129,32 @@ func (c *checker) checkUnified() {
 		}
 	}
 
+	c.checkUnifiedService(w)
 	c.checkUnifiedKubeVip()
 	c.checkUnifiedArtifacts(w.name)
+}
+
+// checkUnifiedService checks that the LoadBalancer Service in front of the tinkerbell workload (templates/service.yaml,
+// selecting its pods by service.selector) asks for the public IP: loadBalancerIP is service.loadBalancerIP or
+// publicIP in every release.
+func (c *checker) checkUnifiedService(w workload) {
+	var ips []string
+	for _, s := range c.services() {
+		if s.Spec.Type == corev1.ServiceTypeLoadBalancer && len(s.Spec.Selector) > 0 && selects(s.Spec.Selector, w.labels) {
+			ips = append(ips, s.Spec.LoadBalancerIP)
+		}
+	}
+	c.equal("the loadBalancerIP of the tinkerbell Service", ips, []string{c.res.PublicIP})
+}
+
+// selects reports whether a Service selector matches pod labels.
+func selects(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // checkKubeVip checks the kube-vip DaemonSet (unified: templates/kube-vip/daemonset.yaml; stack:
