@@ -93,6 +93,16 @@ func (c *checker) checkStack() {
 	if !ok {
 		t.Fatalf("%s: no tink-stack Deployment", c.rel.Version)
 	}
+	for name, image := range map[string]string{
+		"tink-stack":                catalog.ImageNginx,
+		"download-hook":             catalog.ImageHookDownload,
+		"dhcp-relay":                catalog.ImageDHCPRelay,
+		"relay-broadcast-interface": catalog.ImageRelayInit,
+	} {
+		if ct, ok := findContainer(stack.pod, name); ok {
+			c.equal("the "+name+" image", ct.Image, c.image(image))
+		}
+	}
 	_, relay := findContainer(stack.pod, "dhcp-relay")
 	c.equal("the dhcp-relay sidecar", relay, smee.IsEnabled() && smee.DHCPEnabled())
 	_, download := findContainer(stack.pod, "download-hook")
