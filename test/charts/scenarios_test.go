@@ -30,8 +30,8 @@ type scenario struct {
 	manifest string
 	// facts replace the package's facts when set.
 	facts *values.Facts
-	// knownChartError is example.knownChartError.
-	knownChartError string
+	// knownChartError and knownMismatch are example's.
+	knownChartError, knownMismatch string
 }
 
 // scenarios reach the settings the examples leave at their defaults, so that every value Kubetink writes is
@@ -74,6 +74,51 @@ spec:
   publicIP: 10.1.0.10
   artifactsFileServer: http://artifacts.example.com:7173
 `, knownChartError: "load balancer IP specified, please specify a load balancer IP"},
+	// ha-placement without maxConcurrentReconciles, so that every release takes it.
+	"unified-placement": {manifest: `
+apiVersion: kubetink.io/v1alpha1
+kind: Tinkerbell
+metadata: {name: placed, namespace: sites}
+spec:
+  version: v0.25.0
+  publicIP: 10.1.0.10
+  artifactsFileServer: http://10.1.0.11:7173
+  deployment:
+    replicas: 3
+    nodeSelector: {kubetink.io/provisioning-network: "true"}
+    tolerations:
+      - {key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}
+    resources:
+      requests: {cpu: 200m, memory: 128Mi}
+      limits: {cpu: "1", memory: 256Mi}
+`},
+	// Finding: resources with requests only get the chart's default limits (deployment.resources.limits, 500m
+	// CPU and 128Mi memory in every unified release; each stack subchart's resources.limits): Helm merges the
+	// map Kubetink writes into the defaults. A request above a default limit makes the Pods invalid.
+	"unified-requests-only": {manifest: `
+apiVersion: kubetink.io/v1alpha1
+kind: Tinkerbell
+metadata: {name: requests, namespace: sites}
+spec:
+  version: v0.25.0
+  publicIP: 10.1.0.10
+  artifactsFileServer: http://10.1.0.11:7173
+  deployment:
+    resources:
+      requests: {cpu: "1", memory: 256Mi}
+`, knownMismatch: "the resources"},
+	"legacy-requests-only": {manifest: `
+apiVersion: kubetink.io/v1alpha1
+kind: Tinkerbell
+metadata: {name: requests, namespace: sites}
+spec:
+  version: "0.6.2"
+  publicIP: 10.2.0.10
+  trustedProxies: [10.244.0.0/16]
+  deployment:
+    resources:
+      requests: {cpu: "1", memory: 256Mi}
+`, knownMismatch: " limit"},
 	"unified-artifacts-default-port": {manifest: `
 apiVersion: kubetink.io/v1alpha1
 kind: Tinkerbell
@@ -165,6 +210,6 @@ func TestScenariosAgainstUpstreamCharts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("scenario %s: %v", name, err)
 		}
-		testEveryRelease(t, example{name: name, obj: obj, facts: s.facts, knownChartError: s.knownChartError})
+		testEveryRelease(t, example{name: name, obj: obj, facts: s.facts, knownChartError: s.knownChartError, knownMismatch: s.knownMismatch})
 	}
 }
