@@ -40,25 +40,31 @@ fmt: ## Run gofmt.
 	gofmt -l -w $$(git ls-files '*.go')
 
 .PHONY: vet
-vet: ## Run go vet.
+vet: ## Run go vet (the operator's module and test/charts).
 	go vet ./...
+	cd test/charts && go vet ./...
 
 .PHONY: tidy
-tidy: ## Tidy go.mod.
+tidy: ## Tidy go.mod (the operator's module and test/charts).
 	go mod tidy
+	cd test/charts && go mod tidy
 
 .PHONY: verify
 verify: generate manifests fmt ## Fail when generated files or formatting are stale.
 	@git diff --exit-code -- api config ':!config/samples' || { echo "generated files are stale: run make generate manifests fmt and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed"; exit 1; }
 
+# golangci-lint lints one module per run: test/charts, its own module, gets a second run with the same
+# configuration (its paths stay relative to .golangci.yml).
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint with the Kube API Linter (.golangci.yml).
 	$(GOLANGCI_LINT) run $(LINT_ARGS)
+	cd test/charts && $(GOLANGCI_LINT) run --config ../../.golangci.yml $(LINT_ARGS)
 
 .PHONY: lint-fix
 lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it can make.
 	$(GOLANGCI_LINT) run --fix $(LINT_ARGS)
+	cd test/charts && $(GOLANGCI_LINT) run --config ../../.golangci.yml --fix $(LINT_ARGS)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build (once) golangci-lint with the Kube API Linter from hack/lint/go.mod into TESTENV_DIR.
@@ -83,9 +89,12 @@ flux-crds: ## Copy the CRDs of the pinned Flux controllers out of their Go modul
 # The real test control plane and the Flux CRDs, for every target that runs tests.
 TEST_ENV = KUBEBUILDER_ASSETS="$$(hack/testenv.sh control-plane)" FLUX_CRDS="$$(hack/testenv.sh flux-crds)"
 
+# test/charts is its own module (Helm's Go SDK stays out of go.mod): it templates the real upstream charts of every
+# release in the catalog from ../shared/upstream/charts, or from $$UPSTREAM_CHARTS_DIR in a checkout elsewhere.
 .PHONY: test
-test: generate manifests vet ## Run all tests against a real kube-apiserver and etcd.
+test: generate manifests vet ## Run all tests: against a real kube-apiserver and etcd, and against the real upstream charts.
 	$(TEST_ENV) go test $$(go list ./... | grep -v /test/e2e) $(GO_TEST_ARGS) -coverprofile cover.out
+	cd test/charts && go test ./... $(GO_TEST_ARGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks.
