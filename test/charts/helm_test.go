@@ -18,6 +18,7 @@ package charts
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -33,14 +34,11 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/test/upstreamcharts"
 )
 
-// sharedChartsDir holds the real packaged charts (<name>-<version>.tgz), relative to the repository root; it is
-// test/e2e/localenv.SharedChartsDir, repeated here so that this module does not build the e2e harness. A checkout
-// elsewhere (a worktree outside the workspace) names the directory in chartsDirEnv instead.
-const sharedChartsDir = "../shared/upstream/charts"
-
-// chartsDirEnv names an environment variable that, when set, replaces sharedChartsDir.
+// chartsDirEnv names an environment variable that, when set, replaces upstreamcharts.SharedDir (a checkout
+// outside this workspace, such as a worktree, that has the charts elsewhere).
 const chartsDirEnv = "UPSTREAM_CHARTS_DIR"
 
 // repoRoot is the repository root, relative to this package's directory (where "go test" runs it).
@@ -53,32 +51,28 @@ const kubeVersion = "v1.37.2"
 // processing trims the chart it installs.
 var archives sync.Map
 
-// chartArchive returns the packaged upstream chart of rel. A missing archive fails the test: these tests prove
-// the real charts and have nothing to fall back to.
+// chartArchive returns the packaged upstream chart of rel: this workspace's copy, or upstream's, pulled from
+// oci://ghcr.io/tinkerbell/charts. A chart neither has fails the test: these tests prove the real charts and have
+// nothing to fall back to.
 func chartArchive(t testing.TB, rel catalog.Release) []byte {
 	t.Helper()
-	name := "tinkerbell"
+	c := upstreamcharts.Chart{Name: "tinkerbell", Version: rel.ChartVersion}
 	if rel.Legacy {
-		name = "stack"
+		c.Name = "stack"
 	}
-	dir := filepath.Join(repoRoot, sharedChartsDir)
+	dir := filepath.Join(repoRoot, upstreamcharts.SharedDir)
 	if d := os.Getenv(chartsDirEnv); d != "" {
 		dir = d
 	}
-	path := filepath.Join(dir, name+"-"+rel.ChartVersion+".tgz")
-	if data, ok := archives.Load(path); ok {
+	key := c.Name + ":" + c.Version
+	if data, ok := archives.Load(key); ok {
 		return data.([]byte)
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the upstream chart of Tinkerbell %s is missing: %s does not exist (the shared charts directory "+
-			"must hold every release in internal/catalog, as \"helm package\" made them; %s names another directory)",
-			rel.Version, path, chartsDirEnv)
-	}
+	data, err := upstreamcharts.Archive(context.Background(), dir, c)
 	if err != nil {
-		t.Fatalf("reading the upstream chart of Tinkerbell %s: %v", rel.Version, err)
+		t.Fatalf("the upstream chart of Tinkerbell %s: %v (%s names another directory of packaged charts)", rel.Version, err, chartsDirEnv)
 	}
-	archives.Store(path, data)
+	archives.Store(key, data)
 	return data
 }
 

@@ -30,13 +30,15 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/kubetink/kubetink/test/upstreamcharts"
 )
 
 // Media types of a Helm chart stored in an OCI registry (what "helm push" writes).
 const (
 	helmConfigMediaType = "application/vnd.cncf.helm.config.v1+json"
-	helmChartMediaType  = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-	ociManifestType     = "application/vnd.oci.image.manifest.v1+json"
+	helmChartMediaType  = upstreamcharts.ChartLayerMediaType
+	ociManifestType     = upstreamcharts.ManifestMediaType
 )
 
 // ociRegistry is an in-memory OCI distribution registry on 127.0.0.1 (plain HTTP).
@@ -69,7 +71,7 @@ func (r *ociRegistry) stop() {
 // "helm push" does: an OCI image manifest whose config is Chart.yaml as JSON and whose single layer is the chart
 // archive, unchanged. It returns the repository URL.
 func (r *ociRegistry) pushChart(ctx context.Context, dir string, c Chart) (string, error) {
-	archive, err := chartArchive(ctx, dir, c)
+	archive, err := upstreamcharts.Archive(ctx, dir, c)
 	if err != nil {
 		return "", err
 	}
@@ -77,7 +79,7 @@ func (r *ociRegistry) pushChart(ctx context.Context, dir string, c Chart) (strin
 	if err != nil {
 		return "", err
 	}
-	repo := strings.TrimPrefix(UpstreamChartRepository, "ghcr.io/") + "/" + c.Name
+	repo := strings.TrimPrefix(upstreamcharts.Repository, "ghcr.io/") + "/" + c.Name
 	cfgDesc, err := r.pushBlob(ctx, repo, helmConfigMediaType, config)
 	if err != nil {
 		return "", err
