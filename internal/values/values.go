@@ -29,6 +29,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
@@ -59,7 +60,49 @@ func Generate(rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, facts Facts
 		}
 		mergeValues(t.root, user)
 	}
+	if rel.Legacy && len(obj.Spec.ValuesFrom) == 0 {
+		if err := checkStackTrustedProxies(rel, t.root); err != nil {
+			return nil, err
+		}
+	}
 	return t.root, nil
+}
+
+// checkStackTrustedProxies refuses what the legacy stack chart would refuse at install time: its smee and hegel
+// subcharts require trusted proxies (stack 0.6.2, charts/smee and charts/hegel templates/deployment.yaml:
+// required "missing trustedProxies", from <subchart>.trustedProxies or global.trustedProxies). Kubetink has none
+// when spec.trustedProxies is empty and the Nodes have no pod CIDR, which some network plugins leave unset.
+// spec.values may supply them; spec.valuesFrom is not read here, so its caller skips the check.
+func checkStackTrustedProxies(rel catalog.Release, root map[string]any) error {
+	for _, sub := range []string{"smee", "hegel"} {
+		if deploy, _ := lookupValue(root, sub+".deploy").(bool); !deploy {
+			continue
+		}
+		if nonEmptyList(lookupValue(root, sub+".trustedProxies")) || nonEmptyList(lookupValue(root, "global.trustedProxies")) {
+			continue
+		}
+		return fmt.Errorf("spec.trustedProxies: the legacy stack chart %s requires trusted proxies for Smee and Hegel, "+
+			"and none are known: set spec.trustedProxies, or give the Nodes a spec.podCIDR", rel.Version)
+	}
+	return nil
+}
+
+// lookupValue returns the value at a dotted path of Helm values, or nil.
+func lookupValue(root map[string]any, path string) any {
+	var cur any = root
+	for key := range strings.SplitSeq(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[key]
+	}
+	return cur
+}
+
+func nonEmptyList(v any) bool {
+	l, ok := v.([]any)
+	return ok && len(l) > 0
 }
 
 // generate builds the values Kubetink owns, without spec.values.

@@ -407,6 +407,10 @@ func TestGenerateErrors(t *testing.T) {
 			o.Spec.Addons = &kubetinkv1alpha1.Addons{KubeVip: &kubetinkv1alpha1.KubeVipAddon{Interface: "eth 0"}}
 		}, wantErr: "spec.addons.kubeVip.interface"},
 		{name: "values not an object", version: "v0.25.0", values: "[1, 2]", wantErr: "spec.values must be an object"},
+		{name: "stack chart without trusted proxies", version: "0.6.2", facts: &Facts{}, wantErr: "spec.trustedProxies: the legacy stack chart 0.6.2 requires trusted proxies"},
+		{name: "stack chart with Hegel only, without trusted proxies", version: "0.6.2", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
+			o.Spec.Components = &kubetinkv1alpha1.Components{Smee: &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{Enabled: new(false)}}}
+		}, facts: &Facts{}, wantErr: "requires trusted proxies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -455,5 +459,42 @@ func TestGenerateIsPureAndDeterministic(t *testing.T) {
 	}
 	if facts.NodePodCIDRs[0] != "10.244.2.0/24" {
 		t.Error("Generate reordered the caller's facts")
+	}
+}
+
+// TestGenerateStackTrustedProxiesFromElsewhere: the stack chart needs trusted proxies only for Smee and Hegel, and
+// takes them from spec.values as well; spec.valuesFrom may hold them too, so it is not second-guessed.
+func TestGenerateStackTrustedProxiesFromElsewhere(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*testing.T, *kubetinkv1alpha1.Tinkerbell)
+	}{
+		{name: "Smee and Tootles off", mutate: func(_ *testing.T, o *kubetinkv1alpha1.Tinkerbell) {
+			off := new(false)
+			o.Spec.Components = &kubetinkv1alpha1.Components{
+				Smee:    &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{Enabled: off}},
+				Tootles: &kubetinkv1alpha1.TootlesComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{Enabled: off}},
+			}
+		}},
+		{name: "global.trustedProxies in spec.values", mutate: func(t *testing.T, o *kubetinkv1alpha1.Tinkerbell) {
+			t.Helper()
+			withValues(t, o, `{"global": {"trustedProxies": ["10.0.0.0/8"]}}`)
+		}},
+		{name: "per subchart in spec.values", mutate: func(t *testing.T, o *kubetinkv1alpha1.Tinkerbell) {
+			t.Helper()
+			withValues(t, o, `{"smee": {"trustedProxies": ["10.0.0.0/8"]}, "hegel": {"trustedProxies": ["10.0.0.0/8"]}}`)
+		}},
+		{name: "spec.valuesFrom", mutate: func(_ *testing.T, o *kubetinkv1alpha1.Tinkerbell) {
+			o.Spec.ValuesFrom = []kubetinkv1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "site-values"}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := newObj("0.6.2")
+			tt.mutate(t, obj)
+			if _, err := Generate(lookup(t, "0.6.2"), obj, Facts{}); err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+		})
 	}
 }

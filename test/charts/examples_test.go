@@ -51,6 +51,9 @@ type example struct {
 	// knownMismatch, when set, is part of the description of a check (checker.equal) that fails on every
 	// release for the same recorded finding; like knownChartError, the test fails once it passes.
 	knownMismatch string
+	// refused, when set, is part of the error with which Kubetink refuses the example on every release: values
+	// the chart would reject at install time, refused before anything is applied.
+	refused string
 }
 
 // loadExamples reads examples/*.yaml (not examples/install/, which installs Kubetink itself).
@@ -133,6 +136,13 @@ func checkRelease(t *testing.T, ex example, rel catalog.Release) {
 		f = *ex.facts
 	}
 	obj, res, hr, err := renderFor(t, ex.obj, rel.Version, f)
+	if ex.refused != "" {
+		if err == nil || !strings.Contains(err.Error(), ex.refused) {
+			t.Fatalf("Kubetink should refuse this Tinkerbell on %s with %q, got: %v", rel.Version, ex.refused, err)
+		}
+		t.Logf("Kubetink refuses this Tinkerbell on %s: %v", rel.Version, err)
+		return
+	}
 	if err != nil {
 		// Kubetink may refuse a setting an older release has no key for, naming the release; never the release the
 		// manifest was written for.

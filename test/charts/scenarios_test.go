@@ -30,8 +30,8 @@ type scenario struct {
 	manifest string
 	// facts replace the package's facts when set.
 	facts *values.Facts
-	// knownChartError and knownMismatch are example's.
-	knownChartError, knownMismatch string
+	// knownChartError, knownMismatch and refused are example's.
+	knownChartError, knownMismatch, refused string
 }
 
 // scenarios reach the settings the examples leave at their defaults, so that every value Kubetink writes is
@@ -137,10 +137,10 @@ spec:
   publicIP: 10.1.0.10
   artifactsFileServer: http://10.1.0.11:7173
 `, facts: &values.Facts{}},
-	// Finding: the stack's smee and hegel subcharts require trusted proxies (required "missing trustedProxies"
-	// in charts/smee/templates/deployment.yaml and charts/hegel/templates/deployment.yaml); Kubetink writes
-	// global.trustedProxies only when spec.trustedProxies or the Nodes' pod CIDRs give some, and renders without
-	// them otherwise (some CNIs leave spec.podCIDR unset).
+	// The stack's smee and hegel subcharts require trusted proxies (required "missing trustedProxies" in
+	// charts/smee/templates/deployment.yaml and charts/hegel/templates/deployment.yaml); with no spec.trustedProxies
+	// and Nodes without a pod CIDR (some CNIs leave it unset) Kubetink refuses, naming the field, rather than
+	// letting the install fail.
 	"legacy-no-node-cidrs": {manifest: `
 apiVersion: kubetink.io/v1alpha1
 kind: Tinkerbell
@@ -148,7 +148,7 @@ metadata: {name: nocidrs, namespace: sites}
 spec:
   version: "0.6.2"
   publicIP: 10.2.0.10
-`, facts: &values.Facts{}, knownChartError: "missing trustedProxies"},
+`, facts: &values.Facts{}, refused: "spec.trustedProxies: the legacy stack chart 0.6.2 requires trusted proxies"},
 	"legacy-everything": {manifest: `
 apiVersion: kubetink.io/v1alpha1
 kind: Tinkerbell
@@ -210,6 +210,6 @@ func TestScenariosAgainstUpstreamCharts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("scenario %s: %v", name, err)
 		}
-		testEveryRelease(t, example{name: name, obj: obj, facts: s.facts, knownChartError: s.knownChartError, knownMismatch: s.knownMismatch})
+		testEveryRelease(t, example{name: name, obj: obj, facts: s.facts, knownChartError: s.knownChartError, knownMismatch: s.knownMismatch, refused: s.refused})
 	}
 }
