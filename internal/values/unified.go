@@ -18,6 +18,7 @@ package values
 
 import (
 	"fmt"
+	"strconv"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
@@ -142,6 +143,13 @@ func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerb
 		if s.level != nil {
 			t.set(envs+s.env+".logLevel", int64(*s.level))
 		}
+	}
+	// The chart passes Rufio's level as TINKERBELL_RUFIO_CONTROLLER_LOG_LEVEL, which no binary reads: its flag is
+	// --rufio-log-level, read from TINKERBELL_RUFIO_LOG_LEVEL (cmd/tinkerbell/flag/rufio.go and the chart's
+	// templates/deployment.yaml at every tag from v0.19.0 to v0.25.0). The variable the binary reads goes in
+	// deployment.additionalEnvs, which every unified release appends to the container's env.
+	if level := c.GetRufio().LogLevel; level != nil {
+		t.set("deployment.additionalEnvs", []any{map[string]any{"name": "TINKERBELL_RUFIO_LOG_LEVEL", "value": strconv.Itoa(int(*level))}})
 	}
 
 	// Smee's DHCP server. The privileged init container only exists to receive DHCP broadcasts, so it runs only

@@ -211,6 +211,8 @@ func TestGenerateLogLevels(t *testing.T) {
 		"deployment.envs.tinkServer.logLevel":     int64(3),
 		"deployment.envs.tinkController.logLevel": int64(9),
 		"deployment.envs.globals.logLevel":        nil,
+		// Rufio's level also as the variable the binary reads (the chart's name for it is read by no release).
+		"deployment.additionalEnvs": []any{map[string]any{"name": "TINKERBELL_RUFIO_LOG_LEVEL", "value": "2"}},
 	})
 
 	for level, want := range map[int32]string{0: "info", 1: "debug", 5: "debug"} {

@@ -86,11 +86,13 @@ func (c *checker) checkUnified() {
 		c.equal("TINKERBELL_DHCP_BIND_INTERFACE", e["TINKERBELL_DHCP_BIND_INTERFACE"], string(d.BindInterface))
 	}
 	for name, level := range map[string]*int32{
-		"TINKERBELL_SMEE_LOG_LEVEL":             smee.LogLevel,
-		"TINKERBELL_TOOTLES_LOG_LEVEL":          comp.GetTootles().LogLevel,
-		"TINKERBELL_TINK_SERVER_LOG_LEVEL":      comp.GetTinkServer().LogLevel,
-		"TINKERBELL_TINK_CONTROLLER_LOG_LEVEL":  comp.GetTinkController().LogLevel,
-		"TINKERBELL_RUFIO_CONTROLLER_LOG_LEVEL": comp.GetRufio().LogLevel,
+		"TINKERBELL_SMEE_LOG_LEVEL":            smee.LogLevel,
+		"TINKERBELL_TOOTLES_LOG_LEVEL":         comp.GetTootles().LogLevel,
+		"TINKERBELL_TINK_SERVER_LOG_LEVEL":     comp.GetTinkServer().LogLevel,
+		"TINKERBELL_TINK_CONTROLLER_LOG_LEVEL": comp.GetTinkController().LogLevel,
+		// The variable the binary reads (--rufio-log-level); the chart's TINKERBELL_RUFIO_CONTROLLER_LOG_LEVEL is read by
+		// no release (v0.19.0-v0.25.0).
+		"TINKERBELL_RUFIO_LOG_LEVEL": comp.GetRufio().LogLevel,
 	} {
 		if level != nil {
 			c.equal(name, e[name], strconv.Itoa(int(*level)))
