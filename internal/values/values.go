@@ -60,12 +60,54 @@ func Generate(rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, facts Facts
 		}
 		mergeValues(t.root, user)
 	}
-	if rel.Legacy && len(obj.Spec.ValuesFrom) == 0 {
-		if err := checkStackTrustedProxies(rel, t.root); err != nil {
+	// Refuse what the chart would refuse at install time. spec.valuesFrom is not read here and may supply what
+	// is missing, so a Tinkerbell that has it is left to the chart.
+	if len(obj.Spec.ValuesFrom) == 0 {
+		check := checkFileServerIP
+		if rel.Legacy {
+			check = checkStackTrustedProxies
+		}
+		if err := check(rel, t.root); err != nil {
 			return nil, err
 		}
 	}
 	return t.root, nil
+}
+
+// checkFileServerIP refuses an artifacts file server named by a host name while the chart's own HookOS file
+// server runs behind a LoadBalancer Service: every unified chart gives that Service the IP of
+// artifactsFileServer's host when it is an IPv4 address and otherwise requires one in the values, failing the
+// install without ("no load balancer IP specified"; templates/hookos/service.yaml v0.19.0-v0.22.1,
+// optional.hookos.*; templates/osie/service.yaml v0.23.0-v0.25.0, optional.osie.* with optional.hookos.* still
+// taking precedence, and CaptainOS served alike).
+func checkFileServerIP(rel catalog.Release, root map[string]any) error {
+	pick := func(key string) any { return lookupValue(root, "optional.hookos."+key) }
+	served, _ := lookupValue(root, "optional.hookos.enabled").(bool)
+	if catalog.Compare(rel.Version, "v0.23.0") >= 0 {
+		pick = func(key string) any {
+			if v := lookupValue(root, "optional.hookos."+key); v != nil {
+				return v
+			}
+			return lookupValue(root, "optional.osie."+key)
+		}
+		captainOS, _ := lookupValue(root, "optional.captainos.enabled").(bool)
+		served = served || captainOS
+	}
+	raw, _ := root["artifactsFileServer"].(string)
+	u, err := url.Parse(raw)
+	if !served || raw == "" || err != nil || isIPv4(u.Hostname()) {
+		return nil
+	}
+	hostNetwork, _ := pick("hostNetwork").(bool)
+	serviceType, _ := pick("service.type").(string)
+	ip, _ := pick("service.loadBalancerIP").(string)
+	if hostNetwork || (serviceType != "" && serviceType != "LoadBalancer") || ip != "" {
+		return nil
+	}
+	return fmt.Errorf("spec.artifactsFileServer: the HookOS file server the %s chart runs is reached at the artifacts "+
+		"file server's address, and its LoadBalancer Service needs an IPv4 address: %q names a host. Use an IPv4 "+
+		"address, set optional.hookos.service.loadBalancerIP in spec.values, or turn spec.addons.hookOS off and serve "+
+		"the artifacts elsewhere", rel.Version, u.Hostname())
 }
 
 // checkStackTrustedProxies refuses what the legacy stack chart would refuse at install time: its smee and hegel

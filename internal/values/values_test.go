@@ -409,6 +409,12 @@ func TestGenerateErrors(t *testing.T) {
 			o.Spec.Addons = &kubetinkv1alpha1.Addons{KubeVip: &kubetinkv1alpha1.KubeVipAddon{Interface: "eth 0"}}
 		}, wantErr: "spec.addons.kubeVip.interface"},
 		{name: "values not an object", version: "v0.25.0", values: "[1, 2]", wantErr: "spec.values must be an object"},
+		{name: "HookOS file server named by a host (v0.19.0)", version: "v0.19.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
+			o.Spec.ArtifactsFileServer = "http://artifacts.example.com:7173"
+		}, wantErr: "spec.artifactsFileServer: the HookOS file server the v0.19.0 chart runs"},
+		{name: "HookOS file server named by a host (v0.25.0)", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
+			o.Spec.ArtifactsFileServer = "http://artifacts.example.com:7173"
+		}, wantErr: `"artifacts.example.com" names a host`},
 		{name: "stack chart without trusted proxies", version: "0.6.2", facts: &Facts{}, wantErr: "spec.trustedProxies: the legacy stack chart 0.6.2 requires trusted proxies"},
 		{name: "stack chart with Hegel only, without trusted proxies", version: "0.6.2", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
 			o.Spec.Components = &kubetinkv1alpha1.Components{Smee: &kubetinkv1alpha1.SmeeComponent{ComponentCommon: kubetinkv1alpha1.ComponentCommon{Enabled: new(false)}}}
@@ -495,6 +501,43 @@ func TestGenerateStackTrustedProxiesFromElsewhere(t *testing.T) {
 			obj := newObj("0.6.2")
 			tt.mutate(t, obj)
 			if _, err := Generate(lookup(t, "0.6.2"), obj, Facts{}); err != nil {
+				t.Fatalf("Generate: %v", err)
+			}
+		})
+	}
+}
+
+// TestGenerateArtifactsHostName: a host name for the artifacts file server is fine wherever the chart does not
+// need its IP: HookOS off, the Service's IP given in spec.values (the key of each era), the file server on the
+// host network or behind another Service type, or spec.valuesFrom, which may give the IP.
+func TestGenerateArtifactsHostName(t *testing.T) {
+	tests := []struct {
+		name, version, values string
+		mutate                func(*kubetinkv1alpha1.Tinkerbell)
+	}{
+		{name: "HookOS off", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
+			o.Spec.Addons = &kubetinkv1alpha1.Addons{HookOS: &kubetinkv1alpha1.HookOSAddon{Enabled: new(false)}}
+		}},
+		{name: "optional.hookos IP, v0.19.0", version: "v0.19.0", values: `{"optional": {"hookos": {"service": {"loadBalancerIP": "10.0.0.9"}}}}`},
+		{name: "optional.hookos IP, v0.25.0", version: "v0.25.0", values: `{"optional": {"hookos": {"service": {"loadBalancerIP": "10.0.0.9"}}}}`},
+		{name: "optional.osie IP, v0.23.0", version: "v0.23.0", values: `{"optional": {"osie": {"service": {"loadBalancerIP": "10.0.0.9"}}}}`},
+		{name: "host network, v0.22.1", version: "v0.22.1", values: `{"optional": {"hookos": {"hostNetwork": true}}}`},
+		{name: "NodePort, v0.25.0", version: "v0.25.0", values: `{"optional": {"osie": {"service": {"type": "NodePort"}}}}`},
+		{name: "spec.valuesFrom", version: "v0.25.0", mutate: func(o *kubetinkv1alpha1.Tinkerbell) {
+			o.Spec.ValuesFrom = []kubetinkv1alpha1.ValuesReference{{Kind: "ConfigMap", Name: "site-values"}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := newObj(tt.version)
+			obj.Spec.ArtifactsFileServer = "http://artifacts.example.com:7173"
+			if tt.mutate != nil {
+				tt.mutate(obj)
+			}
+			if tt.values != "" {
+				withValues(t, obj, tt.values)
+			}
+			if _, err := Generate(lookup(t, tt.version), obj, testFacts); err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
 		})

@@ -61,10 +61,11 @@ spec:
     hookOS:
       persistence: {existingClaim: hookos-artifacts}
 `},
-	// Finding: with HookOS on, every unified chart takes the file server Service's loadBalancerIP from the host of
+	// With HookOS on, every unified chart takes the file server Service's loadBalancerIP from the host of
 	// artifactsFileServer when it is an IPv4 address and otherwise requires optional.hookos.service.loadBalancerIP
 	// (v0.19-v0.22, templates/hookos/service.yaml) or optional.osie.service.loadBalancerIP (v0.23 and later,
-	// templates/osie/service.yaml), which Kubetink never sets; Kubetink accepts the host name.
+	// templates/osie/service.yaml, which still prefers the optional.hookos key): Kubetink refuses a host name
+	// without one, naming the field, rather than letting the install fail.
 	"unified-artifacts-host-name": {manifest: `
 apiVersion: kubetink.io/v1alpha1
 kind: Tinkerbell
@@ -73,7 +74,19 @@ spec:
   version: v0.25.0
   publicIP: 10.1.0.10
   artifactsFileServer: http://artifacts.example.com:7173
-`, knownChartError: "load balancer IP specified, please specify a load balancer IP"},
+`, refused: "spec.artifactsFileServer: the HookOS file server"},
+	// The same host name with the Service's IP given in spec.values: every release's chart takes it.
+	"unified-artifacts-host-name-with-ip": {manifest: `
+apiVersion: kubetink.io/v1alpha1
+kind: Tinkerbell
+metadata: {name: named, namespace: sites}
+spec:
+  version: v0.25.0
+  publicIP: 10.1.0.10
+  artifactsFileServer: http://artifacts.example.com:7173
+  values:
+    optional: {hookos: {service: {loadBalancerIP: 10.1.0.11}}}
+`},
 	// ha-placement without maxConcurrentReconciles, so that every release takes it.
 	"unified-placement": {manifest: `
 apiVersion: kubetink.io/v1alpha1
