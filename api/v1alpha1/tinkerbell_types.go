@@ -373,7 +373,8 @@ type DeploymentSpec struct {
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 
-	// resources are the compute resources of the Tinkerbell container.
+	// resources are the compute resources of the Tinkerbell container, exactly: what is left out (limits, say)
+	// is not taken from the chart's defaults. The legacy stack chart fills what is left out with its defaults.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }

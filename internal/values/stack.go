@@ -166,7 +166,7 @@ func stackPlacement(t *tree, obj *kubetinkv1alpha1.Tinkerbell) error {
 	}
 	if d.Resources != nil {
 		for _, s := range stackServices {
-			t.set(s+".resources", resources(d.Resources))
+			t.set(s+".resources", resources(d.Resources, false))
 		}
 	}
 	return nil

@@ -102,17 +102,28 @@ func tolerations(in []corev1.Toleration) []any {
 	return out
 }
 
-// resources converts resource requirements into JSON shape: limits and requests as quantity strings.
-func resources(r *corev1.ResourceRequirements) map[string]any {
+// resources converts resource requirements into JSON shape: limits and requests as quantity strings. With
+// replace, what the spec leaves out is null: the unified charts have default limits (deployment.resources.limits:
+// cpu 500m, memory 128Mi, v0.19.0 to v0.25.0) and Helm merges values maps, so without the nulls a Tinkerbell that
+// sets only requests would keep those limits, and a request above them would make its Pods invalid; a null makes
+// Helm drop the chart's default, and the chart passes the map on whole (toYaml). The stack chart 0.6.2 cannot take
+// that: its subcharts read resources.limits.cpu and .memory one by one, and fail on a null.
+func resources(r *corev1.ResourceRequirements, replace bool) map[string]any {
 	out := map[string]any{}
 	for _, part := range []struct {
 		key  string
 		list corev1.ResourceList
 	}{{"limits", r.Limits}, {"requests", r.Requests}} {
 		if len(part.list) == 0 {
+			if replace {
+				out[part.key] = nil
+			}
 			continue
 		}
-		m := make(map[string]any, len(part.list))
+		m := map[string]any{}
+		if replace {
+			m[string(corev1.ResourceCPU)], m[string(corev1.ResourceMemory)] = nil, nil
+		}
 		for name, q := range part.list {
 			m[string(name)] = q.String()
 		}

@@ -230,7 +230,7 @@ func unifiedPlacement(t *tree, l *unifiedLayout, obj *kubetinkv1alpha1.Tinkerbel
 		t.set("deployment.affinity", v)
 	}
 	if d.Resources != nil {
-		t.set("deployment.resources", resources(d.Resources))
+		t.set("deployment.resources", resources(d.Resources, true))
 	}
 	return nil
 }

@@ -22,6 +22,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 )
 
@@ -542,4 +545,30 @@ func TestGenerateArtifactsHostName(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGenerateResources: the unified charts get exactly the resources of the spec (null for what it leaves out,
+// so that Helm drops the chart's default limits); the stack chart, whose subcharts read each limit, keeps its
+// defaults for what the spec leaves out.
+func TestGenerateResources(t *testing.T) {
+	requestsOnly := &corev1.ResourceRequirements{Requests: corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("600m"), corev1.ResourceMemory: resource.MustParse("200Mi"),
+	}}
+	memoryLimit := &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
+
+	obj := newObj("v0.25.0")
+	obj.Spec.Deployment = &kubetinkv1alpha1.DeploymentSpec{Resources: requestsOnly}
+	expect(t, mustGenerate(t, obj, testFacts), map[string]any{
+		"deployment.resources": map[string]any{"limits": nil, "requests": map[string]any{"cpu": "600m", "memory": "200Mi"}},
+	})
+	obj.Spec.Deployment.Resources = memoryLimit
+	expect(t, mustGenerate(t, obj, testFacts), map[string]any{
+		"deployment.resources": map[string]any{"limits": map[string]any{"cpu": nil, "memory": "1Gi"}, "requests": nil},
+	})
+
+	legacy := newObj("0.6.2")
+	legacy.Spec.Deployment = &kubetinkv1alpha1.DeploymentSpec{Resources: requestsOnly}
+	expect(t, mustGenerate(t, legacy, testFacts), map[string]any{
+		"smee.resources": map[string]any{"requests": map[string]any{"cpu": "600m", "memory": "200Mi"}},
+	})
 }

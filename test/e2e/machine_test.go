@@ -32,6 +32,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubetink/kubetink/test/e2e/localenv"
 )
@@ -66,7 +67,7 @@ func TestRealTinkerbell(t *testing.T) {
 
 	pushed := s.commit(t, "Install Tinkerbell v0.24.0", map[string][]byte{
 		"clusters/e2e/kustomization.yaml": kustomization("tinkerbell.yaml"),
-		"clusters/e2e/tinkerbell.yaml":    tinkerbellYAML(t, env, s.crdMirror, "v0.24.0"),
+		"clusters/e2e/tinkerbell.yaml":    withRequestsOnly(t, tinkerbellYAML(t, env, s.crdMirror, "v0.24.0")),
 	})
 	g.Expect(env.CreateSync(ctx, localenv.SyncOptions{
 		Name: "fleet", Repo: s.fleet, Path: "./clusters/e2e", Interval: time.Minute, Wait: true, Timeout: 2 * time.Minute,
@@ -79,13 +80,22 @@ func TestRealTinkerbell(t *testing.T) {
 	show(t, env)
 	g.Expect(containerEnv(s.deployment(g), "tinkerbell")).To(HaveKeyWithValue("TINKERBELL_TRUSTED_PROXIES", loopbackPodCIDR),
 		"the trusted proxies come from the Node's pod CIDR")
+	// Requests only, above the chart's default limits (500m, 128Mi): the container has the requests and no limits
+	// (with the defaults merged in, the Pods would be invalid and Helm's wait would fail).
+	for _, c := range s.deployment(g).Spec.Template.Spec.Containers {
+		if c.Name == "tinkerbell" {
+			g.Expect(c.Resources.Requests.Cpu().String()).To(Equal("600m"))
+			g.Expect(c.Resources.Requests.Memory().String()).To(Equal("200Mi"))
+			g.Expect(c.Resources.Limits).To(BeEmpty(), "the chart's default limits were dropped")
+		}
+	}
 
 	kubectl(t, env, "apply", "--server-side", "-f", filepath.Join(repoRoot, "test", "e2e", "testdata", "objects", "machine.yaml"))
 	machineView(t, env, "v0.24.0")
 	firstPod := runningTinkerbellPod(g, env, "v0.24.0").Name
 
 	pushed = s.commit(t, "Upgrade Tinkerbell to v0.25.0", map[string][]byte{
-		"clusters/e2e/tinkerbell.yaml": tinkerbellYAML(t, env, s.crdMirror, "v0.25.0"),
+		"clusters/e2e/tinkerbell.yaml": withRequestsOnly(t, tinkerbellYAML(t, env, s.crdMirror, "v0.25.0")),
 	})
 	eventually(t, "Tinkerbell v0.25.0 is Ready", func(g Gomega) { s.expectTinkerbellReady(g, "v0.25.0") })
 	t.Logf("FIGURE commit -> Tinkerbell Ready (upgrade v0.24.0 -> v0.25.0, real binaries): %s", time.Since(pushed).Round(100*time.Millisecond))
@@ -96,6 +106,23 @@ func TestRealTinkerbell(t *testing.T) {
 	})
 	show(t, env)
 	machineView(t, env, "v0.25.0")
+}
+
+// withRequestsOnly adds resource requests above the chart's default limits, and no limits, to a Tinkerbell.
+func withRequestsOnly(t *testing.T, manifest []byte) []byte {
+	t.Helper()
+	obj := map[string]any{}
+	if err := yaml.Unmarshal(manifest, &obj); err != nil {
+		t.Fatal(err)
+	}
+	obj["spec"].(map[string]any)["deployment"] = map[string]any{
+		"resources": map[string]any{"requests": map[string]any{"cpu": "600m", "memory": "200Mi"}},
+	}
+	out, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // machineView checks, against the running Tinkerbell of the given version, what the machine of
