@@ -171,34 +171,6 @@ func lookup(t testing.TB, version string) catalog.Release {
 	return rel
 }
 
-// get returns the value at a dot path, and whether it exists.
-func get(m map[string]any, path string) (any, bool) {
-	var cur any = m
-	for _, k := range splitPath(path) {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		cur, ok = mm[k]
-		if !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-func splitPath(path string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(path); i++ {
-		if path[i] == '.' {
-			out = append(out, path[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, path[start:])
-}
-
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))

@@ -53,6 +53,21 @@ func (t *tree) set(path string, v any) {
 	t.paths = append(t.paths, path)
 }
 
+// valueAt returns the value at a dot-separated path of Helm values (nil when absent), and whether it is there.
+func valueAt(root map[string]any, path string) (any, bool) {
+	var cur any = root
+	for key := range strings.SplitSeq(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[key]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
 // mergeValues deep-merges src into dst the way Helm merges values files: maps merge key by key, anything else
 // (lists, scalars, null) replaces what dst holds.
 func mergeValues(dst, src map[string]any) {

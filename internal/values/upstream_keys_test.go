@@ -116,7 +116,7 @@ func loadUpstream(t *testing.T, version string) upstream {
 func (u upstream) missingKeys(paths []string) []string {
 	var missing []string
 	for _, p := range paths {
-		if _, ok := get(u.values, p); ok {
+		if _, ok := valueAt(u.values, p); ok {
 			continue
 		}
 		if comment, ok := commentedKeys[p]; ok && strings.Contains(u.text, comment) {
@@ -205,7 +205,7 @@ func TestCatalogImagesMatchUpstream(t *testing.T) {
 				if k.repositoryOnly {
 					want = img.Repository
 				}
-				if got, _ := get(u.values, k.key); got != want {
+				if got, _ := valueAt(u.values, k.key); got != want {
 					t.Errorf("%s = %v in values.yaml, catalog says %q", k.key, got, want)
 				}
 			}

@@ -29,7 +29,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
@@ -81,21 +80,26 @@ func Generate(rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, facts Facts
 // optional.hookos.*; templates/osie/service.yaml v0.23.0-v0.25.0, optional.osie.* with optional.hookos.* still
 // taking precedence, and CaptainOS served alike).
 func checkFileServerIP(rel catalog.Release, root map[string]any) error {
-	pick := func(key string) any { return lookupValue(root, "optional.hookos."+key) }
-	served, _ := lookupValue(root, "optional.hookos.enabled").(bool)
+	// The first of these that holds a setting decides it.
+	blocks := []string{"optional.hookos."}
+	served, _ := valueAt(root, "optional.hookos.enabled")
 	if catalog.Compare(rel.Version, "v0.23.0") >= 0 {
-		pick = func(key string) any {
-			if v := lookupValue(root, "optional.hookos."+key); v != nil {
+		blocks = append(blocks, "optional.osie.")
+		if captainOS, _ := valueAt(root, "optional.captainos.enabled"); captainOS == true {
+			served = true
+		}
+	}
+	pick := func(key string) any {
+		for _, b := range blocks {
+			if v, _ := valueAt(root, b+key); v != nil {
 				return v
 			}
-			return lookupValue(root, "optional.osie."+key)
 		}
-		captainOS, _ := lookupValue(root, "optional.captainos.enabled").(bool)
-		served = served || captainOS
+		return nil
 	}
 	raw, _ := root["artifactsFileServer"].(string)
 	u, err := url.Parse(raw)
-	if !served || raw == "" || err != nil || isIPv4(u.Hostname()) {
+	if served != true || raw == "" || err != nil || isIPv4(u.Hostname()) {
 		return nil
 	}
 	hostNetwork, _ := pick("hostNetwork").(bool)
@@ -116,30 +120,15 @@ func checkFileServerIP(rel catalog.Release, root map[string]any) error {
 // when spec.trustedProxies is empty and the Nodes have no pod CIDR, which some network plugins leave unset.
 // spec.values may supply them; spec.valuesFrom is not read here, so its caller skips the check.
 func checkStackTrustedProxies(rel catalog.Release, root map[string]any) error {
+	at := func(path string) any { v, _ := valueAt(root, path); return v }
 	for _, sub := range []string{"smee", "hegel"} {
-		if deploy, _ := lookupValue(root, sub+".deploy").(bool); !deploy {
-			continue
-		}
-		if nonEmptyList(lookupValue(root, sub+".trustedProxies")) || nonEmptyList(lookupValue(root, "global.trustedProxies")) {
+		if at(sub+".deploy") != true || nonEmptyList(at(sub+".trustedProxies")) || nonEmptyList(at("global.trustedProxies")) {
 			continue
 		}
 		return fmt.Errorf("spec.trustedProxies: the legacy stack chart %s requires trusted proxies for Smee and Hegel, "+
 			"and none are known: set spec.trustedProxies, or give the Nodes a spec.podCIDR", rel.Version)
 	}
 	return nil
-}
-
-// lookupValue returns the value at a dotted path of Helm values, or nil.
-func lookupValue(root map[string]any, path string) any {
-	var cur any = root
-	for key := range strings.SplitSeq(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[key]
-	}
-	return cur
 }
 
 func nonEmptyList(v any) bool {

@@ -69,7 +69,7 @@ func mustGenerate(t *testing.T, obj *kubetinkv1alpha1.Tinkerbell, facts Facts) m
 func expect(t *testing.T, v map[string]any, want map[string]any) {
 	t.Helper()
 	for _, path := range sortedKeys(want) {
-		got, ok := get(v, path)
+		got, ok := valueAt(v, path)
 		if want[path] == nil {
 			if ok {
 				t.Errorf("%s = %v, want it absent", path, got)
@@ -346,7 +346,7 @@ optional:
 		"optional.kubevip.enabled":                           false,
 		"optional.hookos.enabled":                            true,
 	})
-	if nodeSelector, ok := get(v, "deployment.nodeSelector"); !ok || nodeSelector != nil {
+	if nodeSelector, ok := valueAt(v, "deployment.nodeSelector"); !ok || nodeSelector != nil {
 		t.Errorf("a null in spec.values must be passed on (Helm deletes the key), got %v, %v", nodeSelector, ok)
 	}
 	raw, _ := json.Marshal(v)
