@@ -45,9 +45,6 @@ const (
 	// trusted proxies Kubetink derives from the Nodes let Tinkerbell honour X-Forwarded-For, as a cluster's
 	// ingress or load balancer in the pod network would.
 	loopbackPodCIDR = "127.0.0.0/24"
-	// tinkerbellHTTPPort is the chart's HTTP port (service.ports.http, v0.23.0 and later): Smee's iPXE script,
-	// Tootles' metadata and /healthcheck.
-	tinkerbellHTTPPort = 7080
 )
 
 // TestRealTinkerbell installs Tinkerbell v0.24.0 from Git with the real chart and the real Tinkerbell binary,
@@ -133,7 +130,7 @@ func machineView(t *testing.T, env *localenv.Env, version string) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	pod := runningTinkerbellPod(g, env, version)
-	addr, err := env.PodAddress(ctx, target, pod.Name, tinkerbellHTTPPort)
+	addr, err := env.PodAddress(ctx, target, pod.Name, localenv.TinkerbellHTTPPort)
 	g.Expect(err).NotTo(HaveOccurred())
 	base := "http://" + addr
 	eventually(t, fmt.Sprintf("Tinkerbell %s answers /healthcheck on %s", version, addr), func(g Gomega) {

@@ -39,6 +39,9 @@ const (
 	// TinkerbellRepository is the image repository of the unified Tinkerbell binary (Smee, Tootles, Tink server and
 	// controller, Rufio, SecondStar and the UI in one process), configured by TINKERBELL_* environment variables.
 	TinkerbellRepository = "ghcr.io/tinkerbell/tinkerbell"
+	// TinkerbellHTTPPort is the unified binary's HTTP port (chart service.ports.http from v0.23.0): Smee's iPXE
+	// scripts, Tootles, the UI, /metrics and /healthcheck. Env.PodAddress maps it to the process's loopback port.
+	TinkerbellHTTPPort = 7080
 	// podPath is the PATH of a container process, standing in for the image's.
 	podPath = "/usr/bin:/bin"
 )
@@ -100,9 +103,9 @@ type portEnv struct {
 // embedded controllers open no other listener (Tink controller and Rufio set their metrics and health probe
 // addresses to "0"; the UI, /metrics and /healthcheck are served on the HTTP port).
 var tinkerbellPorts = []portEnv{
-	{name: "TINKERBELL_HTTP_PORT", def: 7080},              // Smee's iPXE over HTTP, Tootles, the UI, /metrics, /healthcheck
-	{name: "TINKERBELL_HTTPS_PORT", def: 7443},             // the same over TLS, served only with a certificate
-	{name: "TINKERBELL_TINK_SERVER_BIND_PORT", def: 42113}, // Tink server (gRPC)
+	{name: "TINKERBELL_HTTP_PORT", def: TinkerbellHTTPPort}, // Smee's iPXE over HTTP, Tootles, the UI, /metrics, /healthcheck
+	{name: "TINKERBELL_HTTPS_PORT", def: 7443},              // the same over TLS, served only with a certificate
+	{name: "TINKERBELL_TINK_SERVER_BIND_PORT", def: 42113},  // Tink server (gRPC)
 	{name: "TINKERBELL_TFTP_SERVER_BIND_PORT", def: 69, udp: true},
 	{name: "TINKERBELL_SYSLOG_BIND_PORT", def: 514, udp: true},
 	{name: "TINKERBELL_SECONDSTAR_PORT", def: 2222}, // SecondStar (SSH)

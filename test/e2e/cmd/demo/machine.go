@@ -41,8 +41,6 @@ const (
 	demoNamespace = "tinkerbell"
 	// demoMachineIP is the IP of the Hardware in test/e2e/testdata/objects/machine.yaml.
 	demoMachineIP = "10.1.1.5"
-	// tinkerbellHTTPPort is the chart's HTTP port (v0.23.0 and later): Smee's scripts, Tootles, /healthcheck.
-	tinkerbellHTTPPort = 7080
 	// forwardAddr is where the demo serves the running Tinkerbell's HTTP port, like "kubectl port-forward".
 	forwardAddr = "127.0.0.1:7080"
 )
@@ -159,7 +157,7 @@ func forward(ctx context.Context, env *localenv.Env, logf func(string, ...any)) 
 			}()
 		}
 	}()
-	logf("forwarding %s to the running Tinkerbell's port %d", l.Addr(), tinkerbellHTTPPort)
+	logf("forwarding %s to the running Tinkerbell's port %d", l.Addr(), localenv.TinkerbellHTTPPort)
 	return l.Addr().String(), nil
 }
 
@@ -175,7 +173,7 @@ func tinkerbellAddress(ctx context.Context, env *localenv.Env) (string, error) {
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		addr, err := env.PodAddress(ctx, p.Namespace, p.Name, tinkerbellHTTPPort)
+		addr, err := env.PodAddress(ctx, p.Namespace, p.Name, localenv.TinkerbellHTTPPort)
 		if err == nil {
 			return addr, nil
 		}
