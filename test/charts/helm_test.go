@@ -47,7 +47,7 @@ const repoRoot = "../.."
 // kubeVersion is the Kubernetes version of the test cluster (KUBE_VERSION in the Makefile).
 const kubeVersion = "v1.37.2"
 
-// archives caches the chart archives by path: every test loads a fresh chart from them, since Helm's dependency
+// archives caches the chart archives by chart name and version: every test loads a fresh chart from them, since Helm's dependency
 // processing trims the chart it installs.
 var archives sync.Map
 
