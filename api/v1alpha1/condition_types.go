@@ -51,6 +51,14 @@ const (
 	// NamespaceConflictReason means another Tinkerbell object already installs into the same target namespace.
 	NamespaceConflictReason = "NamespaceConflict"
 
+	// SiteConflictReason means the Tinkerbell would share what a site owns alone with another Tinkerbell of the
+	// cluster: the namespaces it serves, its public IP, or CRDs of an incompatible release. The other one, which
+	// was there first, keeps them.
+	SiteConflictReason = "SiteConflict"
+
+	// CRDsPendingReason means another Tinkerbell of the cluster applies the CRDs, and has not applied them yet.
+	CRDsPendingReason = "CRDsPending"
+
 	// PublicIPUnavailableReason means spec.publicIPFrom names a Service without a LoadBalancer IP yet.
 	PublicIPUnavailableReason = "PublicIPUnavailable"
 

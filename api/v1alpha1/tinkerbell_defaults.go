@@ -97,6 +97,15 @@ func (in *Tinkerbell) IsLegacyStack() bool {
 	return strings.HasPrefix(in.Spec.Version, "0.")
 }
 
+// ServesAllNamespaces reports whether the stack serves the objects of every namespace: spec.scope Cluster, or
+// unset on the unified chart (its default). The legacy stack chart serves only its target namespace.
+func (in *Tinkerbell) ServesAllNamespaces() bool {
+	if in.Spec.Scope == "" {
+		return !in.IsLegacyStack()
+	}
+	return in.Spec.Scope == ScopeCluster
+}
+
 // CRDsManaged reports whether Kubetink manages the Tinkerbell CRDs (the default).
 func (in *Tinkerbell) CRDsManaged() bool {
 	return in.Spec.CRDs == nil || unsetOrTrue(in.Spec.CRDs.Managed)

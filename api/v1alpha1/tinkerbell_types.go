@@ -49,6 +49,19 @@ const (
 	DeletionPolicyOrphan DeletionPolicy = "Orphan"
 )
 
+// Scope says which namespaces' Hardware, Workflows, Templates and BMC objects a Tinkerbell stack serves.
+// +kubebuilder:validation:Enum=Cluster;Namespace
+type Scope string
+
+const (
+	// ScopeCluster serves the objects of every namespace: the unified chart's default. Only one Tinkerbell of a
+	// cluster may serve every namespace.
+	ScopeCluster Scope = "Cluster"
+	// ScopeNamespace serves only the objects in spec.targetNamespace, beside the services: one site per
+	// namespace. Its RBAC is namespaced and the cluster-scoped objects its chart needs are named after it.
+	ScopeNamespace Scope = "Namespace"
+)
+
 // DHCPMode is how Smee answers DHCP.
 // +kubebuilder:validation:Enum=reservation;proxy;auto-proxy
 type DHCPMode string
@@ -92,6 +105,7 @@ type InterfaceName string
 // +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.chart) && (has(self.chart.secretRef) || (has(self.chart.insecure) && self.chart.insecure)))",message="spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD: declare the registry, with its credentials or insecure setting, as an Argo CD repository instead"
 // +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.crds) && has(self.crds.source) && has(self.crds.source.secretRef))",message="spec.crds.source.secretRef is not supported with spec.engine ArgoCD: declare the Git repository, with its credentials, as an Argo CD repository instead"
 // +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && has(self.registry) && has(self.registry.imagePullSecrets) && size(self.registry.imagePullSecrets) > 0)",message="spec.registry.imagePullSecrets is not supported with spec.engine ArgoCD: Argo CD cannot post-render the chart to add them; use a mirror that needs no pull secret, or keep spec.engine Flux"
+// +kubebuilder:validation:XValidation:rule="!(self.version.startsWith('0.') && has(self.scope) && self.scope == 'Cluster')",message="spec.scope Cluster is not supported by the legacy stack chart: its Hegel and Rufio serve only the target namespace; use scope Namespace"
 // +kubebuilder:validation:XValidation:rule="!(has(self.engine) && self.engine == 'ArgoCD' && self.version.startsWith('0.') && has(self.crds) && has(self.crds.managed) && !self.crds.managed)",message="spec.crds.managed false is not supported with spec.engine ArgoCD on the legacy stack chart: deleting the Application would delete the CRDs the chart installs; let Kubetink manage the CRDs"
 type TinkerbellSpec struct {
 	// version is the Tinkerbell release to install, such as v0.25.0. A version without the "v" prefix in the
@@ -112,6 +126,15 @@ type TinkerbellSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.targetNamespace is immutable"
 	// +optional
 	TargetNamespace string `json:"targetNamespace,omitempty"`
+
+	// scope says which namespaces' Hardware, Workflows, Templates and BMC objects the stack serves. Cluster:
+	// every namespace. Namespace: only spec.targetNamespace, with namespaced RBAC and the cluster-scoped objects
+	// of the chart (kube-vip's ClusterRole and binding, the HookOS volume and StorageClass) named after that
+	// namespace, so several sites share a cluster. Unset means the chart's own default: Cluster on the unified
+	// chart, Namespace on the legacy stack chart. Only one Tinkerbell of a cluster may serve every namespace;
+	// with several, give each scope Namespace.
+	// +optional
+	Scope Scope `json:"scope,omitempty"`
 
 	// engine is the GitOps engine that installs the stack: Flux (default) or ArgoCD.
 	// +kubebuilder:default=Flux
@@ -623,6 +646,14 @@ type TinkerbellStatus struct {
 	// +optional
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
 
+	// primarySite is the cluster's primary site (namespace/name) when it is another Tinkerbell: the one with the
+	// newest release, which applies the Tinkerbell CRDs for every site and, on the unified chart, runs the Tink
+	// controller and Rufio, which watch every namespace. Empty when this Tinkerbell is the primary or alone.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	// +optional
+	PrimarySite string `json:"primarySite,omitempty"`
+
 	// components is the state of each generated GitOps object.
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
@@ -740,6 +771,8 @@ type MigrationRecord struct {
 // +kubebuilder:printcolumn:name="Engine",type=string,JSONPath=`.spec.engine`,priority=10
 // +kubebuilder:printcolumn:name="Applied",type=string,JSONPath=`.status.lastAppliedVersion`,priority=10
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.spec.targetNamespace`,priority=10
+// +kubebuilder:printcolumn:name="Scope",type=string,JSONPath=`.spec.scope`,priority=10
+// +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primarySite`,priority=10
 type Tinkerbell struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,7 +40,8 @@ var testFacts = Facts{
 	LoadBalancerIP: "192.168.2.50",
 }
 
-// loadExamples reads every examples/*.yaml, by file name.
+// loadExamples reads every Tinkerbell of examples/*.yaml, by file name (and object name, in files holding
+// several, such as multi-site.yaml).
 func loadExamples(t *testing.T) map[string]*kubetinkv1alpha1.Tinkerbell {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
@@ -52,11 +54,18 @@ func loadExamples(t *testing.T) map[string]*kubetinkv1alpha1.Tinkerbell {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj := &kubetinkv1alpha1.Tinkerbell{}
-		if err := yaml.UnmarshalStrict(data, obj); err != nil {
-			t.Fatalf("%s: %v", f, err)
+		docs := strings.Split(string(data), "\n---\n")
+		for _, doc := range docs {
+			obj := &kubetinkv1alpha1.Tinkerbell{}
+			if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			name := filepath.Base(f)
+			if len(docs) > 1 {
+				name += "/" + obj.Name
+			}
+			out[name] = obj
 		}
-		out[filepath.Base(f)] = obj
 	}
 	return out
 }

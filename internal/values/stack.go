@@ -124,6 +124,9 @@ func generateStack(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbel
 		return err
 	}
 	stackAddons(t, obj)
+	if err := stackSite(t, rel, obj); err != nil {
+		return err
+	}
 	return mirrorImages(t, rel, stackImages, spec.Registry)
 }
 

@@ -101,7 +101,7 @@ const (
 	globals = envs + "globals."
 )
 
-func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, publicIP string, proxies []string) error {
+func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, publicIP string, proxies []string, primary bool) error {
 	l, ok := unifiedLayouts[rel.Era]
 	if !ok {
 		return fmt.Errorf("no values layout for Tinkerbell %s (era %s)", rel.Version, rel.Era)
@@ -182,6 +182,7 @@ func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerb
 		t.set(envs+s.env+".maxConcurrentReconciles", int64(*s.n))
 	}
 
+	unifiedSite(t, obj, primary)
 	if err := unifiedPlacement(t, l, obj); err != nil {
 		return err
 	}

@@ -41,6 +41,11 @@ type Facts struct {
 	NodePodCIDRs []string
 	// LoadBalancerIP is the IP resolved from spec.publicIPFrom; used when spec.publicIP is empty.
 	LoadBalancerIP string
+	// PrimarySite is the namespace/name of the cluster's primary site when it is another Tinkerbell
+	// (sites.Primary): that one applies the CRDs and, on the unified chart, runs the Tink controller and Rufio for
+	// every site, so this one renders no CRD objects and runs neither controller. The CRDs stay Kubetink's either
+	// way, so the binary's own CRD migration stays off.
+	PrimarySite string
 }
 
 // Generate returns the Helm values for rel's chart: the values Kubetink derives from the spec and the facts,
@@ -156,7 +161,7 @@ func generate(rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, facts Facts
 	if rel.Legacy {
 		err = generateStack(t, rel, obj, publicIP, proxies)
 	} else {
-		err = generateUnified(t, rel, obj, publicIP, proxies)
+		err = generateUnified(t, rel, obj, publicIP, proxies, facts.PrimarySite == "")
 	}
 	if err != nil {
 		return nil, err

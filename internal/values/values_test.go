@@ -18,6 +18,7 @@ package values
 
 import (
 	"encoding/json"
+	"github.com/kubetink/kubetink/internal/catalog"
 	"reflect"
 	"strings"
 	"testing"
@@ -571,4 +572,83 @@ func TestGenerateResources(t *testing.T) {
 	expect(t, mustGenerate(t, legacy, testFacts), map[string]any{
 		"smee.resources": map[string]any{"requests": map[string]any{"cpu": "600m", "memory": "200Mi"}},
 	})
+}
+
+// TestGenerateSiteScope checks what keeps a namespaced site to its target namespace on every catalog release, and
+// that a stack serving every namespace keeps the chart's defaults.
+func TestGenerateSiteScope(t *testing.T) {
+	for _, rel := range catalog.Releases() {
+		t.Run(rel.Version, func(t *testing.T) {
+			obj := newObj(rel.Version)
+			obj.Spec.TargetNamespace = "site-a"
+			names := map[string]any{
+				"kubevip.roleName":                                   "kube-vip-role-site-a",
+				"kubevip.roleBindingName":                            "kube-vip-rolebinding-site-a",
+				"persistence.localPersistentVolume.name":             "hook-artifacts-site-a",
+				"persistence.localPersistentVolume.storageClassName": "local-storage-site-a",
+			}
+			want := map[string]any{}
+			if rel.Legacy {
+				for k, v := range names {
+					want["stack."+strings.Replace(k, "persistence.", "hook.persistence.", 1)] = v
+				}
+				want["global.rbac.type"] = nil // the chart's default Role: namespaced
+				expect(t, mustGenerate(t, obj, testFacts), want)
+
+				obj.Spec.Scope = kubetinkv1alpha1.ScopeCluster
+				if _, err := Generate(rel, obj, testFacts); err == nil || !strings.Contains(err.Error(), "spec.scope Cluster") {
+					t.Errorf("scope Cluster on the legacy stack: got %v, want a refusal naming spec.scope", err)
+				}
+				return
+			}
+			// Unset: the chart's defaults, every namespace.
+			expect(t, mustGenerate(t, obj, testFacts), map[string]any{
+				"rbac.type": nil,
+				"deployment.envs.globals.backendKubeNamespace":           nil,
+				"optional.kubevip.roleName":                              nil,
+				"optional.hookos.persistence.localPersistentVolume.name": nil,
+			})
+			obj.Spec.Scope = kubetinkv1alpha1.ScopeNamespace
+			// The primary site: the Tink controller and Rufio, which watch every namespace, with a ClusterRole of
+			// its own.
+			want = map[string]any{
+				"rbac.type": nil,
+				"rbac.name": "tinkerbell-site-a",
+				"deployment.envs.globals.backendKubeNamespace":           "site-a",
+				"deployment.envs.globals.enableTinkController":           true,
+				"deployment.envs.globals.enableRufioController":          true,
+				"deployment.envs.rufio.leaderElectionNamespace":          "site-a",
+				"deployment.envs.tinkController.leaderElectionNamespace": "site-a",
+			}
+			for k, v := range names {
+				want["optional."+strings.Replace(k, "persistence.", "hookos.persistence.", 1)] = v
+			}
+			expect(t, mustGenerate(t, obj, testFacts), want)
+			// Another site: namespaced RBAC, and neither controller.
+			other := testFacts
+			other.PrimarySite = "kubetink-system/primary"
+			expect(t, mustGenerate(t, obj, other), map[string]any{
+				"rbac.type": "Role",
+				"rbac.name": nil,
+				"deployment.envs.globals.backendKubeNamespace":  "site-a",
+				"deployment.envs.globals.enableTinkController":  false,
+				"deployment.envs.globals.enableRufioController": false,
+				"optional.kubevip.roleName":                     "kube-vip-role-site-a",
+			})
+
+			// A StorageClass the user names is kept; an existing claim creates no volume; add-ons off name nothing.
+			obj.Spec.Addons = &kubetinkv1alpha1.Addons{HookOS: &kubetinkv1alpha1.HookOSAddon{Persistence: &kubetinkv1alpha1.HookOSPersistence{
+				LocalPersistentVolume: &kubetinkv1alpha1.LocalPersistentVolume{Path: "/srv/hook", StorageClassName: "fast"},
+			}}}
+			expect(t, mustGenerate(t, obj, testFacts), map[string]any{
+				"optional.hookos.persistence.localPersistentVolume.storageClassName": "fast",
+				"optional.hookos.persistence.localPersistentVolume.name":             "hook-artifacts-site-a",
+			})
+			obj.Spec.Addons.HookOS.Persistence = &kubetinkv1alpha1.HookOSPersistence{ExistingClaim: "artifacts"}
+			expect(t, mustGenerate(t, obj, testFacts), map[string]any{"optional.hookos.persistence.localPersistentVolume.name": nil})
+			off := false
+			obj.Spec.Addons = &kubetinkv1alpha1.Addons{KubeVip: &kubetinkv1alpha1.KubeVipAddon{Enabled: &off}}
+			expect(t, mustGenerate(t, obj, testFacts), map[string]any{"optional.kubevip.roleName": nil})
+		})
+	}
 }
