@@ -16,6 +16,12 @@ limitations under the License.
 
 package migration
 
+import (
+	"slices"
+
+	"github.com/kubetink/kubetink/internal/catalog"
+)
+
 // Names of the registered migrations.
 const (
 	// StackReinstall replaces the legacy stack release with the unified chart (done by the reconciler).
@@ -135,4 +141,18 @@ var registry = []Migration{
 			{Target: Hardware, Transform: RewriteTinkWorkerImage},
 		},
 	},
+}
+
+// CRDBoundaries returns, oldest first, the releases whose CRDs drop or reshape fields that older releases write:
+// the Crossing of every pre-upgrade migration, which exists to save or convert objects before the new CRDs
+// prune them. Between two boundaries the CRDs only gain fields.
+func CRDBoundaries() []string {
+	var out []string
+	for _, m := range registry {
+		if m.Phase == PreUpgrade && !slices.Contains(out, m.Crossing) {
+			out = append(out, m.Crossing)
+		}
+	}
+	slices.SortFunc(out, catalog.Compare)
+	return out
 }
