@@ -42,14 +42,17 @@ func newRenderCommand() *cobra.Command {
 	o := &renderOptions{}
 	cmd := &cobra.Command{
 		Use:   "render -f FILE",
-		Short: "Print the Flux or Argo CD objects Kubetink generates for a Tinkerbell object",
-		Long: `Render reads one Tinkerbell object and prints, as multi-document YAML, the objects the operator would apply
-for it. With the Flux engine: the chart's OCIRepository, the CRDs' GitRepository and Kustomization(s), and the
+		Short: "Print the Flux or Argo CD objects Kubetink generates for Tinkerbell objects",
+		Long: `Render reads Tinkerbell objects and prints, as multi-document YAML, the objects the operator would apply
+for them. Several objects in one file are the sites of one cluster: render refuses them as the operator would
+(overlapping namespaces, a shared public IP, CRDs of two epochs), and renders the CRDs once, for the site with
+the newest release. With the Flux engine: the chart's OCIRepository, the CRDs' GitRepository and Kustomization(s), and the
 HelmRelease with its generated values. With the Argo CD engine: the CRDs' Application(s) and the chart's
 Application with the same values. The engine is the object's spec.engine unless --engine is given. It needs no
 cluster: pass the facts the operator would read from it with flags.`,
 		Example: `  kubetink render -f examples/minimal.yaml
   kubetink render -f examples/minimal.yaml --engine argocd
+  kubetink render -f examples/multi-site.yaml
   kubetink render -f tinkerbell.yaml --node-cidr 10.244.0.0/24 --node-cidr 10.244.1.0/24
   kubetink render -f tinkerbell.yaml --load-balancer-ip 192.168.2.50   # for spec.publicIPFrom
   cat tinkerbell.yaml | kubetink render -f -`,
@@ -60,7 +63,7 @@ cluster: pass the facts the operator would read from it with flags.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&o.file, "file", "f", "", `Tinkerbell manifest to render; "-" reads standard input.`)
+	fs.StringVarP(&o.file, "file", "f", "", `Tinkerbell manifest(s) to render; "-" reads standard input.`)
 	fs.StringSliceVar(&o.nodeCIDRs, "node-cidr", nil, "Pod CIDR of a Node, used for the trusted proxies when spec.trustedProxies is empty; repeatable or comma-separated.")
 	fs.StringVar(&o.loadBalancerIP, "load-balancer-ip", "", "LoadBalancer IP of the Service named by spec.publicIPFrom.")
 	fs.StringVar(&o.engine, "engine", "", "GitOps engine to render for, flux or argocd, instead of the object's spec.engine.")
@@ -92,24 +95,32 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	if err != nil {
 		return fmt.Errorf("failed to read %s: %w", o.file, err)
 	}
-	obj, err := render.Decode(data)
+	objs, err := render.DecodeAll(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
-	if obj.Namespace == "" {
-		// As kubectl would place it.
-		obj.Namespace = "default"
+	for _, obj := range objs {
+		if obj.Namespace == "" {
+			// As kubectl would place it.
+			obj.Namespace = "default"
+		}
+		if engine != "" {
+			obj.Spec.Engine = engine
+		}
 	}
-	if engine != "" {
-		obj.Spec.Engine = engine
-	}
-	res, err := render.Render(obj, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
+	// The objects of one file are the sites of one cluster: refused together as the operator would refuse them,
+	// and the CRDs rendered once, by the site that provides them.
+	results, err := render.RenderAll(objs, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
-	out, err := render.ToYAML(res.Objects)
-	if err != nil {
-		return err
+	var out []byte
+	for _, res := range results {
+		y, err := render.ToYAML(res.Objects)
+		if err != nil {
+			return err
+		}
+		out = append(out, y...)
 	}
 	_, err = stdout.Write(out)
 	return err

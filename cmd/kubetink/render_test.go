@@ -65,6 +65,29 @@ func TestRenderCommand(t *testing.T) {
 	}
 }
 
+// TestRenderCommandSites renders the sites of examples/multi-site.yaml together: as internal/render's golden file,
+// with the CRDs rendered once.
+func TestRenderCommandSites(t *testing.T) {
+	golden, err := os.ReadFile(filepath.Join("..", "..", "internal", "render", "testdata", "multi-site.golden.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "", "render", "-f", filepath.Join("..", "..", "examples", "multi-site.yaml"),
+		"--node-cidr", "10.244.1.0/24,10.244.0.0/24", "--load-balancer-ip", "192.168.2.50")
+	if err != nil {
+		t.Fatalf("render failed: %v", err)
+	}
+	if out != string(golden) {
+		t.Errorf("output differs from internal/render/testdata/multi-site.golden.yaml:\n%s", out)
+	}
+	if n := strings.Count(out, "\nkind: GitRepository\n"); n != 1 {
+		t.Errorf("the sites render %d CRD GitRepositories, want one", n)
+	}
+	if n := strings.Count(out, "\nkind: HelmRelease\n"); n != 2 {
+		t.Errorf("the sites render %d HelmReleases, want two", n)
+	}
+}
+
 func TestRenderCommandEngine(t *testing.T) {
 	facts := []string{"--node-cidr", "10.244.1.0/24,10.244.0.0/24", "--load-balancer-ip", "192.168.2.50"}
 	for _, tt := range []struct {
@@ -107,6 +130,10 @@ func TestRenderCommandErrors(t *testing.T) {
 	unsupported := write("old.yaml", strings.Replace(string(minimal), "v0.25.0", "v0.18.3", 1))
 	typo := write("typo.yaml", strings.Replace(string(minimal), "artifactsFileServer", "artifactServer", 1))
 	noArtifacts := write("no-artifacts.yaml", strings.Replace(string(minimal), "artifactsFileServer: http://192.168.2.112:7173", "", 1))
+	// Two sites of one cluster: the second also serves every namespace, the unified chart's default.
+	second := strings.Replace(strings.Replace(string(minimal), "name: tinkerbell", "name: second", 1), "192.168.2.111", "192.168.3.111", 1)
+	overlap := write("overlap.yaml", string(minimal)+"---\n"+strings.Replace(second, "spec:", "spec:\n  targetNamespace: second", 1))
+	twice := write("twice.yaml", string(minimal)+"---\n"+string(minimal))
 
 	tests := []struct {
 		name    string
@@ -121,6 +148,8 @@ func TestRenderCommandErrors(t *testing.T) {
 		{"bad node CIDR", []string{"render", "-f", unsupported, "--node-cidr", "10.0.0.1"}, []string{"--node-cidr", "10.0.0.1"}},
 		{"bad LoadBalancer IP", []string{"render", "-f", unsupported, "--load-balancer-ip", "fd00::1"}, []string{"--load-balancer-ip"}},
 		{"unknown engine", []string{"render", "-f", unsupported, "--engine", "helm"}, []string{`--engine "helm"`, "flux or argocd"}},
+		{"overlapping sites", []string{"render", "-f", overlap}, []string{"overlap.yaml", "SiteConflict", "serves every namespace", "spec.scope Namespace"}},
+		{"a Tinkerbell twice", []string{"render", "-f", twice}, []string{"twice.yaml", "kubetink-system/tinkerbell appears twice"}},
 		{"refused by Argo CD", []string{"render", "-f", filepath.Join("..", "..", "examples", "ha-placement.yaml"), "--engine", "argocd"}, []string{"ha-placement.yaml", "spec.valuesFrom is not supported with spec.engine ArgoCD"}},
 	}
 	for _, tt := range tests {

@@ -79,11 +79,11 @@ func argoCDSupports(obj *kubetinkv1alpha1.Tinkerbell) error {
 	return nil
 }
 
-// applications builds the Argo CD Applications: one per CRD directory (when Kubetink manages the CRDs), then
+// applications builds the Argo CD Applications: one per CRD directory (when this Tinkerbell's objects apply the CRDs), then
 // the chart's, with vals as its Helm values.
 func (b *builder) applications(vals map[string]any) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
-	if b.obj.CRDsManaged() {
+	if b.crds {
 		out = append(out, b.crdApplications()...)
 	}
 	return append(out, b.chartApplication(vals))

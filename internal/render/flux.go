@@ -46,6 +46,9 @@ const (
 type builder struct {
 	obj *kubetinkv1alpha1.Tinkerbell
 	rel catalog.Release
+	// crds is true when this Tinkerbell's objects apply the CRDs: Kubetink manages them and no other site of
+	// the cluster provides them (values.Facts.PrimarySite).
+	crds bool
 }
 
 // objectMeta returns the name, namespace and labels of a generated object.

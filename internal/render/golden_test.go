@@ -70,29 +70,35 @@ func renderFileWith(t testing.TB, path string, engine kubetinkv1alpha1.Engine) [
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := Decode(data)
+	objs, err := DecodeAll(data)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if engine != "" {
-		obj.Spec.Engine = engine
-	}
-	if engine == kubetinkv1alpha1.EngineArgoCD {
-		if refusal := argoCDSupports(obj); refusal != nil {
-			return []byte("# kubetink render --engine argocd refuses this example:\n# " + refusal.Error() + "\n")
+	for _, obj := range objs {
+		if engine != "" {
+			obj.Spec.Engine = engine
+		}
+		if engine == kubetinkv1alpha1.EngineArgoCD {
+			if refusal := argoCDSupports(obj); refusal != nil {
+				return []byte("# kubetink render --engine argocd refuses this example:\n# " + refusal.Error() + "\n")
+			}
 		}
 	}
-	res, err := Render(obj, goldenFacts)
+	results, err := RenderAll(objs, goldenFacts)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	for _, u := range res.Objects {
-		// Everything must be JSON-shaped: DeepCopy panics otherwise.
-		_ = u.DeepCopy()
-	}
-	out, err := ToYAML(res.Objects)
-	if err != nil {
-		t.Fatal(err)
+	var out []byte
+	for _, res := range results {
+		for _, u := range res.Objects {
+			// Everything must be JSON-shaped: DeepCopy panics otherwise.
+			_ = u.DeepCopy()
+		}
+		y, err := ToYAML(res.Objects)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, y...)
 	}
 	return out
 }

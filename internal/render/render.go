@@ -29,6 +29,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/sites"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -103,7 +104,7 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 		return nil, err
 	}
 
-	b := &builder{obj: obj, rel: rel}
+	b := &builder{obj: obj, rel: rel, crds: obj.CRDsManaged() && facts.PrimarySite == ""}
 	var objects []*unstructured.Unstructured
 	if engine == kubetinkv1alpha1.EngineArgoCD {
 		objects = b.applications(vals)
@@ -121,9 +122,8 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 
 // fluxObjects builds the Flux objects, with vals as the HelmRelease's values.
 func (b *builder) fluxObjects(vals map[string]any) ([]*unstructured.Unstructured, error) {
-	obj := b.obj
 	typed := []runtime.Object{b.ociRepository()}
-	if obj.CRDsManaged() {
+	if b.crds {
 		typed = append(typed, b.gitRepository())
 		for _, k := range b.kustomizations() {
 			typed = append(typed, k)
@@ -161,4 +161,38 @@ func validateMeta(obj *kubetinkv1alpha1.Tinkerbell) error {
 		return fmt.Errorf("metadata.namespace is required")
 	}
 	return nil
+}
+
+// RenderAll renders the Tinkerbells of one cluster together, as the operator would reconcile them: each is
+// checked against the others (package sites) and only the CRD provider renders CRD objects. facts are the
+// cluster facts shared by all; PrimarySite is set per object. An error names the object it concerns.
+func RenderAll(objs []*kubetinkv1alpha1.Tinkerbell, facts values.Facts) ([]*Result, error) {
+	seen := map[string]bool{}
+	for _, obj := range objs {
+		if seen[sites.Key(obj)] {
+			return nil, fmt.Errorf("Tinkerbell %s appears twice", sites.Key(obj))
+		}
+		seen[sites.Key(obj)] = true
+	}
+	provider := sites.Primary(objs, nil)
+	out := make([]*Result, 0, len(objs))
+	for _, obj := range objs {
+		if c := sites.Check(obj, objs); c != nil {
+			return nil, fmt.Errorf("Tinkerbell %s: %s: %s", sites.Key(obj), c.Reason, c.Message)
+		}
+		f := facts
+		f.PrimarySite = ""
+		if provider != nil && obj.CRDsManaged() && !sites.Same(provider, obj) {
+			f.PrimarySite = sites.Key(provider)
+		}
+		res, err := Render(obj, f)
+		if err != nil {
+			if len(objs) > 1 {
+				return nil, fmt.Errorf("Tinkerbell %s: %w", sites.Key(obj), err)
+			}
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }

@@ -488,11 +488,11 @@ func TestConvertMatchesReflection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := Decode(data)
+		all, err := DecodeAll(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs = append(objs, obj)
+		objs = append(objs, all...)
 	}
 	overrides := newObj("0.6.2")
 	overrides.Spec.Chart = &kubetinkv1alpha1.ChartSource{URL: "oci://m/c", Insecure: true, SecretRef: &meta.LocalObjectReference{Name: "s"}}

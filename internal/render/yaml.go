@@ -51,9 +51,22 @@ func ToYAML(objs []*unstructured.Unstructured) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Decode reads one Tinkerbell object from YAML or JSON. Unknown fields are errors, so a misspelled field is
-// reported rather than ignored; so are a wrong apiVersion or kind, and more than one document.
+// Decode reads exactly one Tinkerbell object from YAML or JSON, strictly (see DecodeAll).
 func Decode(data []byte) (*kubetinkv1alpha1.Tinkerbell, error) {
+	objs, err := DecodeAll(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("found %d YAML documents; expected one Tinkerbell object", len(objs))
+	}
+	return objs[0], nil
+}
+
+// DecodeAll reads one or more Tinkerbell objects from multi-document YAML (or one JSON object). Each document
+// must be a kubetink.io/v1alpha1 Tinkerbell; unknown and duplicate fields are errors, as the API server reports
+// them. An error names the document (counted from 1) when there are several.
+func DecodeAll(data []byte) ([]*kubetinkv1alpha1.Tinkerbell, error) {
 	var docs [][]byte
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for {
@@ -68,15 +81,26 @@ func Decode(data []byte) (*kubetinkv1alpha1.Tinkerbell, error) {
 			docs = append(docs, doc)
 		}
 	}
-	switch len(docs) {
-	case 0:
+	if len(docs) == 0 {
 		return nil, fmt.Errorf("no Tinkerbell object found")
-	case 1:
-	default:
-		return nil, fmt.Errorf("found %d YAML documents; expected one Tinkerbell object", len(docs))
 	}
+	objs := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(docs))
+	for i, doc := range docs {
+		obj, err := decodeOne(doc)
+		if err != nil && len(docs) > 1 {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, obj)
+	}
+	return objs, nil
+}
+
+func decodeOne(doc []byte) (*kubetinkv1alpha1.Tinkerbell, error) {
 	var tm metav1.TypeMeta
-	if err := yaml.Unmarshal(docs[0], &tm); err != nil {
+	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		return nil, fmt.Errorf("invalid Tinkerbell object: %w", err)
 	}
 	if gv := kubetinkv1alpha1.GroupVersion.String(); tm.APIVersion != gv || tm.Kind != kubetinkv1alpha1.TinkerbellKind {
@@ -85,7 +109,7 @@ func Decode(data []byte) (*kubetinkv1alpha1.Tinkerbell, error) {
 	// The strict API machinery decoder matches field names case-sensitively, as the API server does, and
 	// reports unknown and duplicate fields.
 	obj := &kubetinkv1alpha1.Tinkerbell{}
-	if _, _, err := strictDecoder.Decode(docs[0], nil, obj); err != nil {
+	if _, _, err := strictDecoder.Decode(doc, nil, obj); err != nil {
 		return nil, fmt.Errorf("invalid Tinkerbell object: %w", err)
 	}
 	obj.TypeMeta = tm
