@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
@@ -39,13 +40,41 @@ import (
 	"github.com/kubetink/kubetink/internal/values"
 )
 
+// newNamespace creates a namespace for a test's Tinkerbells. The tests share one apiserver, which is one
+// cluster to Kubetink: the Tinkerbells a test leaves behind would be sites beside the next test's (taking the
+// CRDs as the newest release, refusing one that serves every namespace). So at the end of the test its
+// Tinkerbells are deleted, and their finalizer removed if no manager runs any more to do it.
 func newNamespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "tb-"}}
 	if err := k8sClient.Create(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { removeTinkerbells(t, ns.Name) })
 	return ns.Name
+}
+
+func removeTinkerbells(t testing.TB, ns string) {
+	ctx := context.Background()
+	if err := k8sClient.DeleteAllOf(ctx, &kubetinkv1alpha1.Tinkerbell{}, client.InNamespace(ns)); err != nil {
+		t.Errorf("failed to delete the Tinkerbells of %s: %v", ns, err)
+		return
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		list := &kubetinkv1alpha1.TinkerbellList{}
+		if err := k8sClient.List(ctx, list, client.InNamespace(ns)); err != nil || len(list.Items) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for i := range list.Items {
+				tb := &list.Items[i]
+				tb.Finalizers = nil
+				_ = k8sClient.Update(ctx, tb)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // newTinkerbell returns a valid Tinkerbell for the current unified chart; each test gets its own target
@@ -59,12 +88,19 @@ func newTinkerbell(ns, name string, mutate ...func(*kubetinkv1alpha1.Tinkerbell)
 			PublicIP:            "192.168.2.10",
 			ArtifactsFileServer: "http://192.168.2.11:7173",
 			TrustedProxies:      []kubetinkv1alpha1.CIDR{"10.244.0.0/16"},
+			// One site of a cluster that may have several.
+			Scope: kubetinkv1alpha1.ScopeNamespace,
 		},
 	}
 	for _, m := range mutate {
 		m(tb)
 	}
 	return tb
+}
+
+// withPublicIP gives a site its own public IP: two sites of a cluster cannot share one.
+func withPublicIP(ip string) func(*kubetinkv1alpha1.Tinkerbell) {
+	return func(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.PublicIP = kubetinkv1alpha1.IPv4Address(ip) }
 }
 
 func create(t *testing.T, g *WithT, tb *kubetinkv1alpha1.Tinkerbell) {
@@ -178,7 +214,8 @@ func waitReady(g *WithT, tb *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.Tink
 	g.Eventually(func(g Gomega) {
 		got = getTinkerbell(g, tb)
 		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-		g.Expect(conditionOf(got, meta.ReadyCondition)).To(HaveField("Status", metav1.ConditionTrue))
+		c := conditionOf(got, meta.ReadyCondition)
+		g.Expect(c).To(HaveField("Status", metav1.ConditionTrue), "Ready: %+v", c)
 	}, timeout, interval).Should(Succeed())
 	return got
 }

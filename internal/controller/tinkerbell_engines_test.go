@@ -81,7 +81,8 @@ func (e *engineEnv) waitReason(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, condTy
 	g.Eventually(func(g Gomega) {
 		got := &kubetinkv1alpha1.Tinkerbell{}
 		g.Expect(e.c.Get(context.Background(), key(tb), got)).To(Succeed())
-		g.Expect(conditionOf(got, condType)).To(And(HaveField("Reason", reason), HaveField("Message", ContainSubstring(msg))))
+		c := conditionOf(got, condType)
+		g.Expect(c).To(And(HaveField("Reason", reason), HaveField("Message", ContainSubstring(msg))), "%s: %+v", condType, c)
 	}, timeout, interval).Should(Succeed())
 }
 
@@ -100,8 +101,14 @@ func (e *engineEnv) installArgoCDCRD(g *WithT) {
 }
 
 // driveArgoToReady plays Argo CD in the environment; only the watch on Applications brings the reconciler back.
+// A Tinkerbell beside another site renders what its status says: the primary's site applies the CRDs.
 func (e *engineEnv) driveArgoToReady(g *WithT, tb *kubetinkv1alpha1.Tinkerbell) {
-	res := expectedObjects(g, tb, values.Facts{})
+	got := &kubetinkv1alpha1.Tinkerbell{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(e.c.Get(context.Background(), key(tb), got)).To(Succeed())
+		g.Expect(got.Status.Inventory).NotTo(BeNil(), "nothing applied yet")
+	}, timeout, interval).Should(Succeed())
+	res := expectedObjects(g, tb, values.Facts{PrimarySite: got.Status.PrimarySite})
 	for _, u := range res.Objects {
 		markAppHealthyWith(e.c, g, u)
 	}
@@ -116,7 +123,7 @@ func TestTinkerbellReconciler_FluxOnlyCluster(t *testing.T) {
 	e := startEngineEnv(t, g, testutil.Options{FluxCRDs: true, CRDDirs: []string{filepath.Join("testdata", "crds")}})
 
 	ns := e.namespace(g)
-	flux := newTinkerbell(ns, "flux")
+	flux := newTinkerbell(ns, "flux", withPublicIP("192.168.3.10"))
 	g.Expect(e.c.Create(context.Background(), flux)).To(Succeed())
 	hr := byKind(expectedObjects(g, flux, values.Facts{}), "HelmRelease")
 	g.Eventually(func(g Gomega) {
@@ -125,7 +132,7 @@ func TestTinkerbellReconciler_FluxOnlyCluster(t *testing.T) {
 	g.Expect(liveWith(e.c, g, hr)).To(BeNil(), "the HelmRelease waits for the CRDs")
 
 	argoNS := e.namespace(g)
-	argo := newTinkerbell(ns, "argo", onArgoCD(argoNS))
+	argo := newTinkerbell(ns, "argo", onArgoCD(argoNS), withPublicIP("192.168.4.10"))
 	g.Expect(e.c.Create(context.Background(), argo)).To(Succeed())
 	e.waitReason(g, argo, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "Argo CD is not installed")
 
@@ -152,9 +159,10 @@ func TestTinkerbellReconciler_ArgoCDOnlyCluster(t *testing.T) {
 	g.Expect(e.c.Get(context.Background(), key(argo), got)).To(Succeed())
 	g.Expect(got.Status.Components).To(HaveEach(HaveField("Kind", render.ApplicationKind)))
 
-	flux := newTinkerbell(ns, "flux")
+	flux := newTinkerbell(ns, "flux", withPublicIP("192.168.3.10"))
 	g.Expect(e.c.Create(context.Background(), flux)).To(Succeed())
-	e.waitReason(g, flux, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "does not serve GitRepository.source.toolkit.fluxcd.io")
+	// The second site takes the CRDs from the first, so the first kind it misses is the chart's source.
+	e.waitReason(g, flux, meta.ReadyCondition, kubetinkv1alpha1.EngineNotInstalledReason, "does not serve OCIRepository.source.toolkit.fluxcd.io")
 }
 
 // An upgrade blocked by a running Workflow goes ahead as soon as the Workflow finishes: the requeue is an hour
@@ -164,7 +172,7 @@ func TestTinkerbellReconciler_BlockedUpgradeGoesAheadWhenTheWorkflowFinishes(t *
 	g := NewWithT(t)
 	e := startEngineEnv(t, g, testutil.Options{CRDDirs: []string{filepath.Join("testdata", "crds"), filepath.Join("testdata", "argocd")}})
 	ns, argoNS := e.namespace(g), e.namespace(g)
-	tb := newTinkerbell(ns, "site", onArgoCD(argoNS), atVersion("v0.24.0"))
+	tb := newTinkerbell(ns, "site", onArgoCD(argoNS), atVersion("v0.24.0"), servingItsNamespace)
 	g.Expect(e.c.Create(context.Background(), tb)).To(Succeed())
 	e.driveArgoToReady(g, tb)
 

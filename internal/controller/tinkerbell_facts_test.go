@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"testing"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -125,24 +127,89 @@ func TestTinkerbellReconciler_TargetNamespaceConflict(t *testing.T) {
 	driveToReady(t, g, second, expectedObjects(g, second, values.Facts{}))
 }
 
+// Two sites of one cluster: each installs its own release, and the CRDs are applied once, by the site with the
+// newest release; when it goes, the other takes them over. Deleting one leaves the other's objects alone.
 func TestTinkerbellReconciler_TwoSitesDoNotInterfere(t *testing.T) {
 	g := NewWithT(t)
 	nsA, nsB := newNamespace(t), newNamespace(t)
-	a := newTinkerbell(nsA, "site")
+	a := newTinkerbell(nsA, "site", atVersion("v0.24.0"))
 	b := newTinkerbell(nsB, "site", func(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.PublicIP = "192.168.3.10" })
 	create(t, g, a)
-	create(t, g, b)
-	resA, resB := expectedObjects(g, a, values.Facts{}), expectedObjects(g, b, values.Facts{})
+	resA := expectedObjects(g, a, values.Facts{})
 	driveToReady(t, g, a, resA)
-	driveToReady(t, g, b, resB)
+	crdSourceA := byKind(resA, sourcev1.GitRepositoryKind)
+	g.Expect(crdSourceA).NotTo(BeNil())
+
+	// b is newer: it applies the CRDs from now on, and a stops.
+	create(t, g, b)
+	resB := expectedObjects(g, b, values.Facts{})
+	driveToCurrent(g, b, resB)
+	g.Eventually(func(g Gomega) {
+		g.Expect(live(g, crdSourceA)).To(BeNil(), "the older site still applies CRDs")
+		g.Expect(getTinkerbell(g, a).Status.PrimarySite).To(Equal(nsB + "/site"))
+	}, timeout, interval).Should(Succeed())
+	for _, u := range byComponent(resA, render.ComponentChart, render.ComponentRelease) {
+		g.Expect(live(g, u)).NotTo(BeNil())
+	}
+	// a's release changes too: as another site's, its RBAC is namespaced and it runs neither controller.
+	driveToCurrent(g, a, expectedObjects(g, a, values.Facts{PrimarySite: nsB + "/site"}))
+	g.Expect(helmValues(g, a)["rbac"]).To(HaveKeyWithValue("type", "Role"))
+	g.Expect(getTinkerbell(g, b).Status.PrimarySite).To(BeEmpty())
 	g.Expect(helmValues(g, a)["publicIP"]).To(Equal("192.168.2.10"))
 	g.Expect(helmValues(g, b)["publicIP"]).To(Equal("192.168.3.10"))
 
-	// Deleting one leaves the other's objects alone.
-	g.Expect(k8sClient.Delete(context.Background(), getTinkerbell(g, a))).To(Succeed())
-	g.Eventually(func(g Gomega) { g.Expect(live(g, byKind(resA, "HelmRelease"))).To(BeNil()) }, timeout, interval).Should(Succeed())
-	for _, u := range resB.Objects {
-		g.Expect(live(g, u)).NotTo(BeNil())
+	// Deleting b leaves a's objects alone, and a applies the CRDs again.
+	g.Expect(k8sClient.Delete(context.Background(), getTinkerbell(g, b))).To(Succeed())
+	g.Eventually(func(g Gomega) { g.Expect(live(g, byKind(resB, "HelmRelease"))).To(BeNil()) }, timeout, interval).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(getTinkerbell(g, a).Status.PrimarySite).To(BeEmpty())
+		g.Expect(live(g, crdSourceA)).NotTo(BeNil(), "the remaining site does not take the CRDs over")
+	}, timeout, interval).Should(Succeed())
+	driveToCurrent(g, a, resA)
+}
+
+// driveToCurrent plays Flux for sites whose objects change after they exist (a site taking the CRDs over or
+// giving them up changes its release's values): each object is marked ready only once it carries the rendered
+// spec, the CRDs' first, and the Tinkerbell must become Ready.
+func driveToCurrent(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, res *render.Result) {
+	for _, u := range append(byComponent(res, componentCRDs), byComponent(res, componentChart, componentRelease)...) {
+		markReadyOnceCurrent(g, u)
 	}
-	waitReady(g, b)
+	waitReady(g, tb)
+}
+
+// A site that would serve every namespace beside another site is refused, naming the other, until it serves only
+// its own; a site that would share another's public IP likewise.
+func TestTinkerbellReconciler_OverlappingSitesAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	nsA, nsB := newNamespace(t), newNamespace(t)
+	a := newTinkerbell(nsA, "site")
+	create(t, g, a)
+	driveToReady(t, g, a, expectedObjects(g, a, values.Facts{PrimarySite: ""}))
+
+	everywhere := newTinkerbell(nsB, "site", func(tb *kubetinkv1alpha1.Tinkerbell) {
+		tb.Spec.Scope = "" // the unified chart's default: every namespace
+		tb.Spec.PublicIP = "192.168.4.10"
+	})
+	create(t, g, everywhere)
+	g.Eventually(func(g Gomega) {
+		got := getTinkerbell(g, everywhere)
+		g.Expect(conditionOf(got, meta.StalledCondition)).To(And(HaveField("Reason", kubetinkv1alpha1.SiteConflictReason),
+			HaveField("Message", And(ContainSubstring("would serve every namespace"), ContainSubstring(nsA+"/site")))))
+	}, timeout, interval).Should(Succeed())
+	g.Expect(getTinkerbell(g, everywhere).Status.Inventory).To(BeNil(), "the refused Tinkerbell applies nothing")
+
+	// Same public IP as a: still refused, for that.
+	editTinkerbell(g, everywhere, func(tb *kubetinkv1alpha1.Tinkerbell) {
+		tb.Spec.Scope = kubetinkv1alpha1.ScopeNamespace
+		tb.Spec.PublicIP = a.Spec.PublicIP
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(conditionOf(getTinkerbell(g, everywhere), meta.StalledCondition)).To(HaveField("Message", ContainSubstring("spec.publicIP 192.168.2.10")))
+	}, timeout, interval).Should(Succeed())
+
+	// Its own address: it installs, its CRDs from a.
+	fixed := editTinkerbell(g, everywhere, func(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.PublicIP = "192.168.4.10" })
+	driveToCurrent(g, fixed, expectedObjects(g, fixed, values.Facts{PrimarySite: nsA + "/site"}))
+	waitReady(g, a)
 }

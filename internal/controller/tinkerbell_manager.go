@@ -50,6 +50,7 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
 	"github.com/kubetink/kubetink/internal/migration"
+	"github.com/kubetink/kubetink/internal/sites"
 )
 
 // TinkerbellReconcilerOptions tune the controller.
@@ -65,14 +66,9 @@ type TinkerbellReconcilerOptions struct {
 // SetupWithManager registers the field indexes and the watches: the Tinkerbell itself (spec changes and reconcile
 // requests), the Flux objects it owns and the Argo CD Applications labelled as its own (their status drives
 // readiness; each kind once the apiserver serves it), its Jobs, Nodes (pod CIDRs feed trustedProxies), Services
-// (spec.publicIPFrom) and other Tinkerbells sharing a target namespace.
+// (spec.publicIPFrom) and the other sites of the cluster.
 func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts TinkerbellReconcilerOptions) error {
 	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &kubetinkv1alpha1.Tinkerbell{}, indexTargetNamespace, func(o client.Object) []string {
-		return []string{o.(*kubetinkv1alpha1.Tinkerbell).GetTargetNamespace()}
-	}); err != nil {
-		return err
-	}
 	if err := idx.IndexField(ctx, &kubetinkv1alpha1.Tinkerbell{}, indexPublicIPFrom, func(o client.Object) []string {
 		tb := o.(*kubetinkv1alpha1.Tinkerbell)
 		if ref := tb.Spec.PublicIPFrom; ref != nil {
@@ -95,8 +91,8 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 			builder.WithPredicates(podCIDRsChanged())).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsUsingService),
 			builder.WithPredicates(loadBalancerChanged())).
-		Watches(&kubetinkv1alpha1.Tinkerbell{}, handler.EnqueueRequestsFromMapFunc(r.tinkerbellsSharingNamespace),
-			builder.WithPredicates(createdOrDeleted())).
+		Watches(&kubetinkv1alpha1.Tinkerbell{}, handler.EnqueueRequestsFromMapFunc(r.otherSites),
+			builder.WithPredicates(siteChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter,
 			SkipNameValidation: &opts.SkipNameValidation}).
 		Build(r)
@@ -274,19 +270,50 @@ func (r *TinkerbellReconciler) tinkerbellsBlocked(ctx context.Context, _ client.
 	})
 }
 
-// tinkerbellsSharingNamespace maps the creation or deletion of a Tinkerbell to the others with the same target
-// namespace, so a refused one proceeds once the namespace is free.
-func (r *TinkerbellReconciler) tinkerbellsSharingNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	tb, ok := o.(*kubetinkv1alpha1.Tinkerbell)
-	if !ok {
-		return nil
-	}
+// otherSites maps a change of one site (see siteChanged) to the others it may affect: those refused for a
+// conflict with another site, which may now proceed, and those whose part in applying the CRDs changes (a new
+// provider starts applying them, the previous one stops, the others record where they come from).
+func (r *TinkerbellReconciler) otherSites(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &kubetinkv1alpha1.TinkerbellList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexTargetNamespace: tb.GetTargetNamespace()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells sharing a target namespace")
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells for a change of another site")
 		return nil
 	}
-	return requests(list, func(other *kubetinkv1alpha1.Tinkerbell) bool { return other.UID != tb.UID })
+	all := make([]*kubetinkv1alpha1.Tinkerbell, len(list.Items))
+	for i := range list.Items {
+		all[i] = &list.Items[i]
+	}
+	provider := sites.Primary(all, nil)
+	return requests(list, func(tb *kubetinkv1alpha1.Tinkerbell) bool {
+		if tb.Name == o.GetName() && tb.Namespace == o.GetNamespace() {
+			return false // its own watch has it
+		}
+		if sites.Refused(tb) {
+			return true
+		}
+		want := ""
+		if provider != nil && tb.CRDsManaged() && !sites.Same(provider, tb) {
+			want = sites.Key(provider)
+		}
+		return tb.Status.PrimarySite != want
+	})
+}
+
+// siteChanged passes the events of a Tinkerbell that change what it holds as a site: its creation and deletion,
+// and the fields and status package sites decides on.
+func siteChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld.(*kubetinkv1alpha1.Tinkerbell), e.ObjectNew.(*kubetinkv1alpha1.Tinkerbell)
+			return o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
+				o.Spec.Version != n.Spec.Version || o.Spec.Scope != n.Spec.Scope || o.Spec.PublicIP != n.Spec.PublicIP ||
+				o.GetTargetNamespace() != n.GetTargetNamespace() || o.CRDsManaged() != n.CRDsManaged() ||
+				o.Status.LastAppliedVersion != n.Status.LastAppliedVersion || o.Status.PrimarySite != n.Status.PrimarySite ||
+				sites.Refused(o) != sites.Refused(n) ||
+				(o.Status.Inventory == nil) != (n.Status.Inventory == nil)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
 
 func podCIDRsChanged() predicate.Predicate {
@@ -305,15 +332,5 @@ func loadBalancerChanged() predicate.Predicate {
 			return !slices.EqualFunc(o.Status.LoadBalancer.Ingress, n.Status.LoadBalancer.Ingress,
 				func(a, b corev1.LoadBalancerIngress) bool { return a.IP == b.IP && a.Hostname == b.Hostname })
 		},
-	}
-}
-
-func createdOrDeleted() predicate.Predicate {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			// Deletion starts with an update that sets the deletion timestamp.
-			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
-		},
-		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
 }

@@ -19,7 +19,6 @@ package controller
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -147,20 +146,4 @@ func TestReadiness(t *testing.T) {
 		metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, ObservedGeneration: 2})
 	_, isStalled, _ = readiness(u)
 	g.Expect(isStalled).To(BeFalse(), "a stall of an older generation does not count: the new spec gets its chance")
-}
-
-func TestInstallsFirst(t *testing.T) {
-	g := NewWithT(t)
-	now := metav1.Now()
-	later := metav1.NewTime(now.Add(time.Second))
-	tb := func(ns string, created metav1.Time, installed bool) *kubetinkv1alpha1.Tinkerbell {
-		o := &kubetinkv1alpha1.Tinkerbell{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tb", CreationTimestamp: created}}
-		if installed {
-			o.Status.Inventory = &kubetinkv1alpha1.ResourceInventory{Entries: []kubetinkv1alpha1.ResourceRef{{ID: "x", Version: "v1"}}}
-		}
-		return o
-	}
-	g.Expect(installsFirst(tb("b", now, false), tb("a", later, false))).To(BeTrue(), "older wins")
-	g.Expect(installsFirst(tb("b", now, false), tb("a", now, false))).To(BeFalse(), "same second: by namespace/name")
-	g.Expect(installsFirst(tb("z", later, true), tb("a", now, false))).To(BeTrue(), "an installed one keeps its namespace")
 }

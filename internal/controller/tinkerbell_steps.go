@@ -30,47 +30,39 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
 	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/sites"
 )
 
 // Field indexes on Tinkerbell objects, registered in SetupWithManager.
 const (
-	indexTargetNamespace = ".spec.targetNamespace"
-	indexPublicIPFrom    = ".spec.publicIPFrom"
+	indexPublicIPFrom = ".spec.publicIPFrom"
 )
 
-// checkTargetNamespace refuses a Tinkerbell whose target namespace another, older Tinkerbell already uses:
-// two releases of the stack in one namespace would fight over the same Services and DHCP port.
-func (r *TinkerbellReconciler) checkTargetNamespace(ctx context.Context, s *scope) error {
+// checkSite refuses a Tinkerbell that would share with another site of the cluster what a site owns alone (its
+// target namespace, the namespaces it serves, its public IP, CRDs of its epoch; see package sites), and finds the
+// site whose objects apply the CRDs for all of them. The Tinkerbells are read from the cache without copies:
+// the pass only reads them.
+func (r *TinkerbellReconciler) checkSite(ctx context.Context, s *scope) error {
 	list := &kubetinkv1alpha1.TinkerbellList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexTargetNamespace: s.obj.GetTargetNamespace()}); err != nil {
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("failed to list Tinkerbells: %w", err)
 	}
+	all := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(list.Items)+1)
+	all = append(all, s.obj) // this pass's copy, fresher than the cache's
 	for i := range list.Items {
-		other := &list.Items[i]
-		if other.UID == s.obj.UID || !installsFirst(other, s.obj) {
-			continue
+		if !sites.Same(&list.Items[i], s.obj) {
+			all = append(all, &list.Items[i])
 		}
-		return stalled(kubetinkv1alpha1.NamespaceConflictReason,
-			"target namespace %q is already used by Tinkerbell %s/%s; give this one another spec.targetNamespace",
-			s.obj.GetTargetNamespace(), other.Namespace, other.Name)
 	}
+	if c := sites.Check(s.obj, all); c != nil {
+		return stalled(c.Reason, "%s", c.Message)
+	}
+	s.facts.PrimarySite = ""
+	if p := sites.Primary(all, s.obj); p != nil && !sites.Same(p, s.obj) && s.obj.CRDsManaged() {
+		s.facts.PrimarySite = sites.Key(p)
+	}
+	s.obj.Status.PrimarySite = s.facts.PrimarySite
 	return nil
-}
-
-// installsFirst orders Tinkerbells that want the same target namespace: one that has installed something keeps
-// it; otherwise the oldest wins (timestamps have one-second resolution), ties broken by namespace/name.
-func installsFirst(a, b *kubetinkv1alpha1.Tinkerbell) bool {
-	if ai, bi := installed(a), installed(b); ai != bi {
-		return ai
-	}
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
-}
-
-func installed(tb *kubetinkv1alpha1.Tinkerbell) bool {
-	return tb.Status.Inventory != nil && len(tb.Status.Inventory.Entries) > 0
 }
 
 // checkVersion refuses versions outside the catalog and downgrades that were not asked for.

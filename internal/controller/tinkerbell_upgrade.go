@@ -91,7 +91,7 @@ func (r *TinkerbellReconciler) migratePre(ctx context.Context, s *scope) error {
 
 	// Preflight, once per target version: running Workflows and BMC Jobs would be cut off mid-way.
 	if s.obj.Status.LastAttemptedVersion != to {
-		blockers, err := r.preflight(ctx)
+		blockers, err := r.preflight(ctx, s.obj)
 		if err != nil {
 			return err
 		}
@@ -226,15 +226,24 @@ func (r *TinkerbellReconciler) migrating(s *scope, format string, args ...any) e
 	return waiting(kubetinkv1alpha1.MigrationInProgressReason, format, args...)
 }
 
-// preflight lists the Workflows and BMC Jobs that must finish before an upgrade starts. Kinds whose CRD is not
-// installed block nothing.
-func (r *TinkerbellReconciler) preflight(ctx context.Context) ([]string, error) {
+// servedNamespace is the one namespace whose objects obj's stack serves, or "" when it serves every namespace:
+// its upgrades look at and migrate only those objects, and leave other sites' alone.
+func servedNamespace(obj *kubetinkv1alpha1.Tinkerbell) string {
+	if obj.ServesAllNamespaces() {
+		return ""
+	}
+	return obj.GetTargetNamespace()
+}
+
+// preflight lists the Workflows and BMC Jobs that must finish before an upgrade starts, in the namespaces obj
+// serves. Kinds whose CRD is not installed block nothing.
+func (r *TinkerbellReconciler) preflight(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) ([]string, error) {
 	lists := make([][]unstructured.Unstructured, 2)
 	for i, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
 		list := &unstructured.UnstructuredList{}
 		list.SetAPIVersion(t.APIVersion())
 		list.SetKind(t.Kind + "List")
-		if err := r.List(ctx, list); err != nil {
+		if err := r.List(ctx, list, client.InNamespace(servedNamespace(obj))); err != nil {
 			if apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 				continue
 			}
@@ -361,6 +370,7 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 		Phase:              phase,
 		PublicIP:           s.result.PublicIP,
 		BackupNamespace:    s.obj.Namespace,
+		ObjectsNamespace:   servedNamespace(s.obj),
 		Labels:             map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
 	})
 	job.Annotations[generationAnnotation] = strconv.FormatInt(s.obj.Generation, 10)

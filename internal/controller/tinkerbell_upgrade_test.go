@@ -184,35 +184,53 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the migration binding only exists during an upgrade")
 }
 
-func TestTinkerbellReconciler_UpgradePreflightBlocks(t *testing.T) {
-	g := NewWithT(t)
-	ns := newNamespace(t)
-	tb := newTinkerbell(ns, "site", atVersion("v0.24.0"))
-	create(t, g, tb)
-	driveToReady(t, g, tb, expectedObjects(g, tb, values.Facts{}))
+// servingItsNamespace makes a site serve the Tinkerbell's own namespace, which exists in envtest (no
+// helm-controller creates target namespaces here), so a test can put the site's Workflows there.
+func servingItsNamespace(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.TargetNamespace = tb.Namespace }
 
+// runningWorkflow creates a Workflow in namespace with status.state RUNNING.
+func runningWorkflow(g *WithT, namespace string) *unstructured.Unstructured {
 	wf := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "tinkerbell.org/v1alpha1", "kind": "Workflow",
-		"metadata": map[string]any{"namespace": ns, "name": "provision-node-7"},
+		"metadata": map[string]any{"namespace": namespace, "name": "provision-node-7"},
 		"spec":     map[string]any{"templateRef": "ubuntu", "hardwareRef": "node-7"},
 	}}
 	g.Expect(k8sClient.Create(context.Background(), wf)).To(Succeed())
 	g.Expect(unstructured.SetNestedField(wf.Object, "RUNNING", "status", "state")).To(Succeed())
 	g.Expect(k8sClient.Status().Update(context.Background(), wf)).To(Succeed())
+	return wf
+}
+
+// A running Workflow of the namespace the site serves blocks its upgrade; one of another site's namespace does
+// not, and the migration Jobs are limited to the site's namespace.
+func TestTinkerbellReconciler_UpgradePreflightBlocks(t *testing.T) {
+	g := NewWithT(t)
+	ns, elsewhere := newNamespace(t), newNamespace(t)
+	tb := newTinkerbell(ns, "site", atVersion("v0.22.1"), servingItsNamespace)
+	create(t, g, tb)
+	driveToReady(t, g, tb, expectedObjects(g, tb, values.Facts{}))
+
+	wf := runningWorkflow(g, ns)
+	runningWorkflow(g, elsewhere)
 
 	editTinkerbell(g, tb, atVersion("v0.25.0"))
 	waitReason(g, tb, meta.ReadyCondition, kubetinkv1alpha1.UpgradeBlockedReason, "Workflow "+ns+"/provision-node-7: state is RUNNING")
+	g.Expect(conditionOf(getTinkerbell(g, tb), meta.ReadyCondition).Message).NotTo(ContainSubstring(elsewhere),
+		"a Workflow of a namespace the site does not serve blocks its upgrade")
 	g.Consistently(func(g Gomega) {
 		g.Expect(getJob(g, ns, "site-migrate-v0-25-0-post")).To(BeNil())
-		g.Expect(getTinkerbell(g, tb).Status.LastAttemptedVersion).To(Equal("v0.24.0"))
+		g.Expect(getTinkerbell(g, tb).Status.LastAttemptedVersion).To(Equal("v0.22.1"))
 	}, time.Second, interval).Should(Succeed())
 
 	// The Workflow finishes: the upgrade goes ahead on the next look.
 	g.Expect(k8sClient.Get(context.Background(), key(wf), wf)).To(Succeed())
 	g.Expect(unstructured.SetNestedField(wf.Object, "SUCCESS", "status", "state")).To(Succeed())
 	g.Expect(k8sClient.Status().Update(context.Background(), wf)).To(Succeed())
-	got := upgradeThroughJobs(t, g, tb, "v0.24.0", "v0.25.0")
+	got := upgradeThroughJobs(t, g, tb, "v0.22.1", "v0.25.0")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
+	post := getJob(g, ns, jobName(tb, "v0.25.0", migration.PostUpgrade)) // the port moves of v0.23.0
+	g.Expect(post).NotTo(BeNil())
+	g.Expect(post.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--namespace="+ns), "the migration is not limited to the site's namespace")
 }
 
 func TestTinkerbellReconciler_FailedMigrationStallsAndRetries(t *testing.T) {

@@ -62,6 +62,9 @@ type JobOptions struct {
 	TinkerbellHosts []string
 	// BackupNamespace is where the backup ConfigMaps go.
 	BackupNamespace string
+	// ObjectsNamespace limits the migration (and so its backups) to the objects of one namespace, the one a
+	// namespaced site serves; "" migrates every namespace.
+	ObjectsNamespace string
 	// Labels are added to the Job and its Pod.
 	Labels map[string]string
 	// ActiveDeadline bounds the Job; zero means DefaultJobDeadline.
@@ -84,6 +87,9 @@ func JobArgs(opts JobOptions) []string {
 	}
 	if opts.BackupNamespace != "" {
 		args = append(args, "--backup-namespace="+opts.BackupNamespace)
+	}
+	if opts.ObjectsNamespace != "" {
+		args = append(args, "--namespace="+opts.ObjectsNamespace)
 	}
 	return args
 }

@@ -149,7 +149,8 @@ func epochBoundary(a, b string) string {
 // Primary returns the cluster's primary site: the Tinkerbell whose generated objects apply the cluster's
 // Tinkerbell CRDs and, on the unified chart, run the Tink controller and Rufio for every site. Among those
 // that let Kubetink manage the CRDs, are not being deleted, and are not refused for a conflict with another
-// site, the one with the newest spec.version (the first by Before among equals). It returns nil when none does.
+// site, the one with the newest spec.version; among equals the present primary, then the first by Before. It
+// returns nil when none does.
 // checked, when not nil, is one of all that has just passed Check: its status may still say it was refused.
 func Primary(all []*kubetinkv1alpha1.Tinkerbell, checked *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.Tinkerbell {
 	var best *kubetinkv1alpha1.Tinkerbell
@@ -165,11 +166,25 @@ func Primary(all []*kubetinkv1alpha1.Tinkerbell, checked *kubetinkv1alpha1.Tinke
 			best = tb
 			continue
 		}
-		if c := catalog.Compare(tb.Spec.Version, best.Spec.Version); c > 0 || (c == 0 && Before(tb, best)) {
+		if c := catalog.Compare(tb.Spec.Version, best.Spec.Version); c > 0 || (c == 0 && primaryBefore(tb, best)) {
 			best = tb
 		}
 	}
 	return best
+}
+
+// primaryBefore orders two sites of the same release for the primary's place: the one that is the primary now
+// (it has installed something as the primary) keeps it, so the place does not move when the other one installs;
+// otherwise Before decides.
+func primaryBefore(a, b *kubetinkv1alpha1.Tinkerbell) bool {
+	if ap, bp := isPrimary(a), isPrimary(b); ap != bp {
+		return ap
+	}
+	return Before(a, b)
+}
+
+func isPrimary(tb *kubetinkv1alpha1.Tinkerbell) bool {
+	return installed(tb) && tb.Status.PrimarySite == ""
 }
 
 // Refused reports whether tb's status says it was refused for a conflict with another site.
