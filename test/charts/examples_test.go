@@ -69,14 +69,20 @@ func loadExamples(t *testing.T) []example {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := render.Decode(data)
+		objs, err := render.DecodeAll(data)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		if obj.Namespace == "" {
-			obj.Namespace = "default"
+		for _, obj := range objs {
+			if obj.Namespace == "" {
+				obj.Namespace = "default"
+			}
+			name := strings.TrimSuffix(filepath.Base(p), ".yaml")
+			if len(objs) > 1 {
+				name += "/" + obj.Name // a file of several sites, such as multi-site.yaml
+			}
+			out = append(out, example{name: name, obj: obj})
 		}
-		out = append(out, example{name: strings.TrimSuffix(filepath.Base(p), ".yaml"), obj: obj})
 	}
 	return out
 }

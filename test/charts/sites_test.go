@@ -17,13 +17,19 @@ limitations under the License.
 package charts
 
 import (
-	"maps"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
+	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/values"
 )
 
 // clusterScopedKinds are the cluster-scoped kinds Kubetink knows the charts create through helm-controller: the
@@ -57,47 +63,117 @@ type site struct {
 	targetNamespace string
 	// clusterScoped are the cluster-scoped objects its chart renders, as "Kind/name".
 	clusterScoped []string
+	// watched is the namespace each workload container is told to watch, by "Deployment/container": the value
+	// of the variable or flag the release uses (TINKERBELL_BACKEND_KUBE_NAMESPACE on the unified chart;
+	// SMEE_BACKEND_KUBE_NAMESPACE, --kubernetes-namespace, -kube-namespace, --namespace on the stack chart).
+	// A container told nothing watches every namespace.
+	watched map[string]string
+	// controllers are the unified binary's TINKERBELL_ENABLE_TINK_CONTROLLER and _RUFIO_CONTROLLER, "" when the
+	// chart sets neither (the legacy stack, whose controllers take a namespace).
+	controllers string
 }
 
-// renderSites templates rel's chart for two sites of the same cluster, Tinkerbells that differ in name and
-// spec.targetNamespace (tink-a, tink-b), and returns the cluster-scoped objects each renders. A rendered kind
-// that is in neither clusterScopedKinds nor namespacedKinds fails the test.
-func renderSites(t *testing.T, rel catalog.Release, base *kubetinkv1alpha1.Tinkerbell) []site {
+// watchSettings are the settings that restrict a Tinkerbell service to one namespace, per release family: the
+// environment variables and flags, as the charts pass them.
+var (
+	watchEnvs  = []string{"TINKERBELL_BACKEND_KUBE_NAMESPACE", "SMEE_BACKEND_KUBE_NAMESPACE"}
+	watchFlags = []string{"--kubernetes-namespace=", "-kube-namespace=", "--kube-namespace=", "--namespace="}
+)
+
+// renderSite templates rel's chart for obj and returns what it renders outside its namespace and what its
+// workloads watch. A rendered kind that is in neither clusterScopedKinds nor namespacedKinds fails the test.
+func renderSite(t *testing.T, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, f values.Facts) site {
 	t.Helper()
-	namespaces := []string{"tink-a", "tink-b"}
-	sites := make([]site, 0, len(namespaces))
-	for _, ns := range namespaces {
-		obj := base.DeepCopy()
-		obj.Name = ns
-		obj.Spec.TargetNamespace = ns
-		_, _, hr, err := renderFor(t, obj, rel.Version, facts)
-		if err != nil {
-			t.Fatalf("rendering site %s for %s: %v", ns, rel.Version, err)
-		}
-		objs, err := helmTemplate(t, rel, hr)
-		if err != nil {
-			t.Fatalf("the %s chart rejects site %s: %v", rel.Version, ns, err)
-		}
-		s := site{targetNamespace: ns}
-		for _, o := range objs {
-			switch k := o.GetKind(); {
-			case clusterScopedKinds[k]:
-				s.clusterScoped = append(s.clusterScoped, k+"/"+o.GetName())
-			case !namespacedKinds[k]:
-				t.Errorf("%s renders %s %s, a kind Kubetink does not know: classify it as cluster-scoped or namespaced", rel.Version, k, o.GetName())
+	_, _, hr, err := renderFor(t, obj, rel.Version, f)
+	if err != nil {
+		t.Fatalf("rendering site %s for %s: %v", obj.GetTargetNamespace(), rel.Version, err)
+	}
+	objs, err := helmTemplate(t, rel, hr)
+	if err != nil {
+		t.Fatalf("the %s chart rejects site %s: %v", rel.Version, obj.GetTargetNamespace(), err)
+	}
+	s := site{targetNamespace: obj.GetTargetNamespace(), watched: map[string]string{}}
+	for _, o := range objs {
+		switch k := o.GetKind(); {
+		case clusterScopedKinds[k]:
+			s.clusterScoped = append(s.clusterScoped, k+"/"+o.GetName())
+		case !namespacedKinds[k]:
+			t.Errorf("%s renders %s %s, a kind Kubetink does not know: classify it as cluster-scoped or namespaced", rel.Version, k, o.GetName())
+		case k == "Deployment":
+			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				c, _ := c.(map[string]any)
+				name, _ := c["name"].(string)
+				if ns, ok := watchedNamespace(c); ok {
+					s.watched[o.GetName()+"/"+name] = ns
+				}
+				env, _ := c["env"].([]any)
+				for _, e := range env {
+					e, _ := e.(map[string]any)
+					if n, _ := e["name"].(string); n == "TINKERBELL_ENABLE_TINK_CONTROLLER" || n == "TINKERBELL_ENABLE_RUFIO_CONTROLLER" {
+						v, _ := e["value"].(string)
+						s.controllers += v + " "
+					}
+				}
 			}
 		}
-		slices.Sort(s.clusterScoped)
-		sites = append(sites, s)
 	}
-	return sites
+	slices.Sort(s.clusterScoped)
+	return s
 }
 
-// TestClusterScopedObjectsPerSite renders every release for two sites of one cluster and checks that the
-// cluster-scoped objects are of kinds Kubetink knows. It logs the names both sites render, which collide: the
-// second site's helm-controller cannot adopt objects the first release owns. Making the names per site is a
-// later change; this test records where they collide.
-func TestClusterScopedObjectsPerSite(t *testing.T) {
+// watchedNamespace returns the namespace a Tinkerbell service container is told to watch, if it is a Tinkerbell
+// service (one the chart can restrict) and was told one; ("", true) for one told nothing.
+func watchedNamespace(c map[string]any) (string, bool) {
+	image, _ := c["image"].(string)
+	if !strings.Contains(image, "tinkerbell/") || strings.Contains(image, "kube-vip") {
+		return "", false
+	}
+	env, _ := c["env"].([]any)
+	for _, e := range env {
+		e, _ := e.(map[string]any)
+		if name, _ := e["name"].(string); slices.Contains(watchEnvs, name) {
+			v, _ := e["value"].(string)
+			return v, true
+		}
+	}
+	for _, field := range []string{"args", "command"} {
+		args, _ := c[field].([]any)
+		for _, a := range args {
+			a, _ := a.(string)
+			for _, f := range watchFlags {
+				if v, ok := strings.CutPrefix(a, f); ok {
+					return v, true
+				}
+			}
+		}
+	}
+	return "", true
+}
+
+// sitesOf returns n Tinkerbells that differ from base in name and target namespace (site-0, site-1, ...), with
+// their own public IPs, each serving only its namespace.
+func sitesOf(base *kubetinkv1alpha1.Tinkerbell, n int) []*kubetinkv1alpha1.Tinkerbell {
+	out := make([]*kubetinkv1alpha1.Tinkerbell, n)
+	for i := range out {
+		obj := base.DeepCopy()
+		obj.Name = fmt.Sprintf("site-%d", i)
+		obj.Spec.TargetNamespace = obj.Name
+		obj.Spec.Scope = kubetinkv1alpha1.ScopeNamespace
+		obj.Spec.PublicIP = kubetinkv1alpha1.IPv4Address(fmt.Sprintf("192.168.%d.10", 10+i))
+		out[i] = obj
+	}
+	return out
+}
+
+// TestSitesShareNoClusterScopedObject renders every release's real chart for two and for five sites of one
+// cluster (spec.scope Namespace; site-0 the primary, as sites.Primary makes the oldest of equal releases) and
+// checks that they can all be installed beside each other: no cluster-scoped object is rendered twice
+// (helm-controller cannot adopt another release's object), every service that takes a namespace watches only
+// its site's, and on the unified chart only the primary runs the Tink controller and Rufio (which watch every
+// namespace) and has a ClusterRole, the others' RBAC being namespaced. A single site serving every namespace
+// keeps the chart's own names.
+func TestSitesShareNoClusterScopedObject(t *testing.T) {
 	bases := map[bool]string{false: "minimal", true: "legacy-stack-0.6.2"}
 	examples := map[string]*kubetinkv1alpha1.Tinkerbell{}
 	for _, ex := range loadExamples(t) {
@@ -110,18 +186,105 @@ func TestClusterScopedObjectsPerSite(t *testing.T) {
 			if !ok {
 				t.Fatalf("examples/%s.yaml is missing", bases[rel.Legacy])
 			}
-			sites := renderSites(t, rel, base)
-			if len(sites[0].clusterScoped) == 0 {
-				t.Errorf("%s renders no cluster-scoped object; the known kinds %v need revisiting", rel.Version, slices.Sorted(maps.Keys(clusterScopedKinds)))
-			}
-			var collide []string
-			for _, n := range sites[0].clusterScoped {
-				if slices.Contains(sites[1].clusterScoped, n) {
-					collide = append(collide, n)
+			for _, n := range []int{2, 5} {
+				owner := map[string]string{}
+				for i, obj := range sitesOf(base, n) {
+					f := facts
+					if i > 0 {
+						f.PrimarySite = obj.Namespace + "/site-0"
+					}
+					s := renderSite(t, rel, obj, f)
+					if !rel.Legacy {
+						want := "true true "
+						if i > 0 {
+							want = "false false "
+						}
+						if s.controllers != want {
+							t.Errorf("site %s (primary: %t): Tink controller and Rufio enabled %q, want %q", s.targetNamespace, i == 0, s.controllers, want)
+						}
+					}
+					for _, name := range s.clusterScoped {
+						if other, taken := owner[name]; taken {
+							t.Errorf("%d sites: %s is rendered by site %s and by site %s", n, name, other, s.targetNamespace)
+						}
+						owner[name] = s.targetNamespace
+						if kind, _, _ := strings.Cut(name, "/"); i > 0 && (kind == "ClusterRole" || kind == "ClusterRoleBinding") && !strings.Contains(name, "kube-vip") {
+							t.Errorf("site %s renders %s: the binary's RBAC of a site other than the primary is namespaced", s.targetNamespace, name)
+						}
+					}
+					if len(s.watched) == 0 {
+						t.Fatalf("site %s: found no Tinkerbell service container", s.targetNamespace)
+					}
+					for c, ns := range s.watched {
+						if ns != s.targetNamespace {
+							t.Errorf("site %s: %s watches %q, want only its own namespace", s.targetNamespace, c, ns)
+						}
+					}
 				}
 			}
-			t.Logf("%s: cluster-scoped objects of site %s: %s", rel.Version, sites[0].targetNamespace, strings.Join(sites[0].clusterScoped, ", "))
-			t.Logf("%s: rendered by both sites (collide): %s", rel.Version, strings.Join(collide, ", "))
+			if rel.Legacy {
+				return
+			}
+			// One site serving every namespace: upstream's names, and nothing restricts what it watches.
+			obj := base.DeepCopy()
+			s := renderSite(t, rel, obj, facts)
+			if !slices.Contains(s.clusterScoped, "ClusterRole/tinkerbell-role") || !slices.Contains(s.clusterScoped, "ClusterRole/kube-vip-role") {
+				t.Errorf("a single site serving every namespace renders %v, want the chart's own ClusterRoles", s.clusterScoped)
+			}
+			for c, ns := range s.watched {
+				if ns != "" {
+					t.Errorf("a single site serving every namespace: %s watches only %q", c, ns)
+				}
+			}
 		})
+	}
+}
+
+// TestMultiSiteExample renders examples/multi-site.yaml as "kubetink render -f" does and templates each site
+// with its release's real chart: the stacks share no cluster-scoped object, and only one of them applies CRDs.
+func TestMultiSiteExample(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "multi-site.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := render.DecodeAll(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) < 2 {
+		t.Fatalf("examples/multi-site.yaml holds %d Tinkerbells, want several", len(objs))
+	}
+	results, err := render.RenderAll(objs, facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{}
+	crdSources := 0
+	for i, res := range results {
+		for _, o := range res.Objects {
+			if o.GetKind() == "GitRepository" {
+				crdSources++
+			}
+			if o.GetKind() != "HelmRelease" {
+				continue
+			}
+			tmpl, err := helmTemplate(t, res.Release, o)
+			if err != nil {
+				t.Fatalf("%s: %v", objs[i].Name, err)
+			}
+			for _, c := range tmpl {
+				if !clusterScopedKinds[c.GetKind()] {
+					continue
+				}
+				name := c.GetKind() + "/" + c.GetName()
+				if other, taken := owner[name]; taken {
+					t.Errorf("%s is rendered by %s and %s", name, other, objs[i].Name)
+				}
+				owner[name] = objs[i].Name
+			}
+		}
+	}
+	if crdSources != 1 {
+		t.Errorf("the sites render %d CRD sources, want exactly one", crdSources)
 	}
 }
