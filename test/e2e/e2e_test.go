@@ -287,7 +287,7 @@ func (s *gitops) upgrade(t *testing.T) { //nolint:thelper // a scenario run by t
 		g.Expect(s.env.Client.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{batchv1.JobNameLabel: job})).To(Succeed())
 		g.Expect(pods.Items).To(ContainElement(HaveField("Status.Phase", corev1.PodSucceeded)), "a Pod of Job %s succeeded", job)
 	}
-	runningTinkerbellPod(g, s.env, "v0.25.0")
+	runningTinkerbellPod(g, s.env, target, "v0.25.0")
 	migrations := make([]string, 0, len(tb.Status.Migrations))
 	for _, m := range tb.Status.Migrations {
 		migrations = append(migrations, m.Name)
@@ -420,7 +420,7 @@ func (s *gitops) badSpecThenFix(t *testing.T) { //nolint:thelper // a scenario r
 		g.Expect(tinkerbellImage(s.deployment(g))).To(Equal("ghcr.io/tinkerbell/tinkerbell:v0.25.0"))
 	})
 	t.Logf("FIGURE commit -> Tinkerbell Ready (fix, install v0.25.0): %s", time.Since(pushed).Round(100*time.Millisecond))
-	eventually(t, "the real v0.25.0 binary runs again", func(g Gomega) { runningTinkerbellPod(g, s.env, "v0.25.0") })
+	eventually(t, "the real v0.25.0 binary runs again", func(g Gomega) { runningTinkerbellPod(g, s.env, target, "v0.25.0") })
 	eventually(t, "the fleet Kustomization is Ready again", func(g Gomega) {
 		k := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fleet"}}
 		expectReady(g, s.env, k, func() []metav1.Condition { return k.Status.Conditions })

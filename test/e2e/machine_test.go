@@ -89,7 +89,7 @@ func TestRealTinkerbell(t *testing.T) {
 
 	kubectl(t, env, "apply", "--server-side", "-f", filepath.Join(repoRoot, "test", "e2e", "testdata", "objects", "machine.yaml"))
 	machineView(t, env, "v0.24.0")
-	firstPod := runningTinkerbellPod(g, env, "v0.24.0").Name
+	firstPod := runningTinkerbellPod(g, env, target, "v0.24.0").Name
 
 	pushed = s.commit(t, "Upgrade Tinkerbell to v0.25.0", map[string][]byte{
 		"clusters/e2e/tinkerbell.yaml": withRequestsOnly(t, tinkerbellYAML(t, env, s.crdMirror, "v0.25.0")),
@@ -97,7 +97,7 @@ func TestRealTinkerbell(t *testing.T) {
 	eventually(t, "Tinkerbell v0.25.0 is Ready", func(g Gomega) { s.expectTinkerbellReady(g, "v0.25.0") })
 	t.Logf("FIGURE commit -> Tinkerbell Ready (upgrade v0.24.0 -> v0.25.0, real binaries): %s", time.Since(pushed).Round(100*time.Millisecond))
 	eventually(t, "the Deployment rolled: the v0.24.0 process stopped, the v0.25.0 process serves", func(g Gomega) {
-		pod := runningTinkerbellPod(g, env, "v0.25.0")
+		pod := runningTinkerbellPod(g, env, target, "v0.25.0")
 		g.Expect(pod.Name).NotTo(Equal(firstPod))
 		g.Expect(env.Processes()).NotTo(ContainElement(HavePrefix(target+"/"+firstPod+"/")), "the old Pod's process still runs")
 	})
@@ -129,7 +129,7 @@ func machineView(t *testing.T, env *localenv.Env, version string) {
 	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
-	pod := runningTinkerbellPod(g, env, version)
+	pod := runningTinkerbellPod(g, env, target, version)
 	addr, err := env.PodAddress(ctx, target, pod.Name, localenv.TinkerbellHTTPPort)
 	g.Expect(err).NotTo(HaveOccurred())
 	base := "http://" + addr
@@ -173,11 +173,11 @@ func machineView(t *testing.T, env *localenv.Env, version string) {
 	})
 }
 
-// runningTinkerbellPod returns the Ready, not terminating Pod of the tinkerbell Deployment running the given
-// version, and checks that a process serves it.
-func runningTinkerbellPod(g Gomega, env *localenv.Env, version string) *corev1.Pod {
+// runningTinkerbellPod returns the Ready, not terminating Pod of the tinkerbell Deployment in namespace running the
+// given version, and checks that a process serves it.
+func runningTinkerbellPod(g Gomega, env *localenv.Env, namespace, version string) *corev1.Pod {
 	pods := &corev1.PodList{}
-	g.Expect(env.Client.List(context.Background(), pods, client.InNamespace(target), client.MatchingLabels{"app": "tinkerbell"})).To(Succeed())
+	g.Expect(env.Client.List(context.Background(), pods, client.InNamespace(namespace), client.MatchingLabels{"app": "tinkerbell"})).To(Succeed())
 	var found []*corev1.Pod
 	for i := range pods.Items {
 		p := &pods.Items[i]
@@ -191,7 +191,7 @@ func runningTinkerbellPod(g Gomega, env *localenv.Env, version string) *corev1.P
 		}
 	}
 	g.Expect(found).To(HaveLen(1), "one Ready Pod of Tinkerbell %s", version)
-	g.Expect(env.Processes()).To(ContainElement(HavePrefix(target+"/"+found[0].Name+"/tinkerbell ")), "a process runs the Pod's tinkerbell container")
+	g.Expect(env.Processes()).To(ContainElement(HavePrefix(namespace+"/"+found[0].Name+"/tinkerbell ")), "a process runs the Pod's tinkerbell container")
 	return found[0]
 }
 
