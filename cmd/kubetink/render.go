@@ -110,7 +110,7 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	}
 	// The objects of one file are the sites of one cluster: refused together as the operator would refuse them,
 	// and the CRDs rendered once, by the site that provides them.
-	results, err := render.RenderAll(objs, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
+	results, err := render.Sites(objs, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}

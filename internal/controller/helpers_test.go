@@ -55,6 +55,7 @@ func newNamespace(t testing.TB) string {
 }
 
 func removeTinkerbells(t testing.TB, ns string) {
+	t.Helper()
 	ctx := context.Background()
 	if err := k8sClient.DeleteAllOf(ctx, &kubetinkv1alpha1.Tinkerbell{}, client.InNamespace(ns)); err != nil {
 		t.Errorf("failed to delete the Tinkerbells of %s: %v", ns, err)

@@ -18,10 +18,10 @@ package controller
 
 import (
 	"context"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"testing"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

@@ -84,7 +84,7 @@ func renderFileWith(t testing.TB, path string, engine kubetinkv1alpha1.Engine) [
 			}
 		}
 	}
-	results, err := RenderAll(objs, goldenFacts)
+	results, err := Sites(objs, goldenFacts)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

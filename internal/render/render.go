@@ -163,14 +163,14 @@ func validateMeta(obj *kubetinkv1alpha1.Tinkerbell) error {
 	return nil
 }
 
-// RenderAll renders the Tinkerbells of one cluster together, as the operator would reconcile them: each is
+// Sites renders the Tinkerbells of one cluster together, as the operator would reconcile them: each is
 // checked against the others (package sites) and only the CRD provider renders CRD objects. facts are the
 // cluster facts shared by all; PrimarySite is set per object. An error names the object it concerns.
-func RenderAll(objs []*kubetinkv1alpha1.Tinkerbell, facts values.Facts) ([]*Result, error) {
+func Sites(objs []*kubetinkv1alpha1.Tinkerbell, facts values.Facts) ([]*Result, error) {
 	seen := map[string]bool{}
 	for _, obj := range objs {
 		if seen[sites.Key(obj)] {
-			return nil, fmt.Errorf("Tinkerbell %s appears twice", sites.Key(obj))
+			return nil, fmt.Errorf("%s appears twice", sites.Key(obj))
 		}
 		seen[sites.Key(obj)] = true
 	}
@@ -178,7 +178,7 @@ func RenderAll(objs []*kubetinkv1alpha1.Tinkerbell, facts values.Facts) ([]*Resu
 	out := make([]*Result, 0, len(objs))
 	for _, obj := range objs {
 		if c := sites.Check(obj, objs); c != nil {
-			return nil, fmt.Errorf("Tinkerbell %s: %s: %s", sites.Key(obj), c.Reason, c.Message)
+			return nil, fmt.Errorf("%s: %s: %s", sites.Key(obj), c.Reason, c.Message)
 		}
 		f := facts
 		f.PrimarySite = ""
@@ -188,7 +188,7 @@ func RenderAll(objs []*kubetinkv1alpha1.Tinkerbell, facts values.Facts) ([]*Resu
 		res, err := Render(obj, f)
 		if err != nil {
 			if len(objs) > 1 {
-				return nil, fmt.Errorf("Tinkerbell %s: %w", sites.Key(obj), err)
+				return nil, fmt.Errorf("%s: %w", sites.Key(obj), err)
 			}
 			return nil, err
 		}

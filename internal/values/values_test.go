@@ -18,7 +18,6 @@ package values
 
 import (
 	"encoding/json"
-	"github.com/kubetink/kubetink/internal/catalog"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/catalog"
 )
 
 func TestMirrorImage(t *testing.T) {

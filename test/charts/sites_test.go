@@ -254,7 +254,7 @@ func TestMultiSiteExample(t *testing.T) {
 	if len(objs) < 2 {
 		t.Fatalf("examples/multi-site.yaml holds %d Tinkerbells, want several", len(objs))
 	}
-	results, err := render.RenderAll(objs, facts)
+	results, err := render.Sites(objs, facts)
 	if err != nil {
 		t.Fatal(err)
 	}
