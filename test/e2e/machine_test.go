@@ -54,13 +54,7 @@ func TestRealTinkerbell(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	ctx := context.Background()
-	env := startEnv(t)
-	mirrors, err := env.CreateCRDMirrors(ctx)
-	g.Expect(err).NotTo(HaveOccurred())
-	s := &gitops{env: env, crdMirror: mirrors[localenv.TinkerbellMirror]}
-	s.fleet, err = env.NewRepo("fleet")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(env.CreateNode(ctx, "node-a", loopbackPodCIDR)).To(Succeed())
+	env, s := startMachineEnv(t)
 
 	pushed := s.commit(t, "Install Tinkerbell v0.24.0", map[string][]byte{
 		"clusters/e2e/kustomization.yaml": kustomization("tinkerbell.yaml"),
@@ -103,6 +97,23 @@ func TestRealTinkerbell(t *testing.T) {
 	})
 	show(t, env)
 	machineView(t, env, "v0.25.0")
+}
+
+// startMachineEnv starts a cluster for the real Tinkerbell: the CRD mirrors, a fleet repository and one Node
+// whose pod CIDR covers 127.0.0.1 (loopbackPodCIDR), so the derived trusted proxies let machines be played from
+// the test.
+func startMachineEnv(t *testing.T) (*localenv.Env, *gitops) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := startEnv(t)
+	mirrors, err := env.CreateCRDMirrors(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	s := &gitops{env: env, crdMirror: mirrors[localenv.TinkerbellMirror]}
+	s.fleet, err = env.NewRepo("fleet")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(env.CreateNode(ctx, "node-a", loopbackPodCIDR)).To(Succeed())
+	return env, s
 }
 
 // withRequestsOnly adds resource requests above the chart's default limits, and no limits, to a Tinkerbell.

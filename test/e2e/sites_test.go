@@ -61,13 +61,7 @@ func TestSites(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	ctx := context.Background()
-	env := startEnv(t)
-	mirrors, err := env.CreateCRDMirrors(ctx)
-	g.Expect(err).NotTo(HaveOccurred())
-	s := &gitops{env: env, crdMirror: mirrors[localenv.TinkerbellMirror]}
-	s.fleet, err = env.NewRepo("fleet")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(env.CreateNode(ctx, "node-a", loopbackPodCIDR)).To(Succeed())
+	env, s := startMachineEnv(t)
 
 	east := testSite{name: "east", version: "v0.25.0", publicIP: "192.168.10.10", machineIP: "10.1.1.5", machineMAC: "02:00:00:00:00:01"}
 	west := testSite{name: "west", version: "v0.24.0", publicIP: "192.168.20.10", machineIP: "10.1.2.5", machineMAC: "02:00:00:00:00:02"}
