@@ -213,3 +213,27 @@ func TestTinkerbellReconciler_OverlappingSitesAreRefused(t *testing.T) {
 	driveToCurrent(g, fixed, expectedObjects(g, fixed, values.Facts{PrimarySite: nsA + "/site"}))
 	waitReady(g, a)
 }
+
+// The sites are read from the informer's store, without a copy per Tinkerbell per pass: what clusterSites returns
+// is the cache's own object.
+func TestClusterSitesReadsTheInformerStore(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	create(t, g, newTinkerbell(ns, "site"))
+	read := func(g Gomega) *kubetinkv1alpha1.Tinkerbell {
+		all, err := testReconciler.clusterSites(context.Background())
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, o := range all {
+			if o.Namespace == ns {
+				return o
+			}
+		}
+		return nil
+	}
+	// Two reads between two updates of the Tinkerbell give the cache's one object; copies never would.
+	g.Eventually(func(g Gomega) {
+		first := read(g)
+		g.Expect(first).NotTo(BeNil())
+		g.Expect(read(g)).To(BeIdenticalTo(first), "two reads gave two copies: the store is not read directly")
+	}, timeout, interval).Should(Succeed())
+}

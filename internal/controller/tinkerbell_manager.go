@@ -274,29 +274,26 @@ func (r *TinkerbellReconciler) tinkerbellsBlocked(ctx context.Context, _ client.
 // conflict with another site, which may now proceed, and those whose part in applying the CRDs changes (a new
 // provider starts applying them, the previous one stops, the others record where they come from).
 func (r *TinkerbellReconciler) otherSites(ctx context.Context, o client.Object) []reconcile.Request {
-	list := &kubetinkv1alpha1.TinkerbellList{}
-	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+	all, err := r.clusterSites(ctx)
+	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to list Tinkerbells for a change of another site")
 		return nil
 	}
-	all := make([]*kubetinkv1alpha1.Tinkerbell, len(list.Items))
-	for i := range list.Items {
-		all[i] = &list.Items[i]
-	}
-	provider := sites.Primary(all, nil)
-	return requests(list, func(tb *kubetinkv1alpha1.Tinkerbell) bool {
+	primary := sites.Primary(all, nil)
+	var reqs []reconcile.Request
+	for _, tb := range all {
 		if tb.Name == o.GetName() && tb.Namespace == o.GetNamespace() {
-			return false // its own watch has it
-		}
-		if sites.Refused(tb) {
-			return true
+			continue // its own watch has it
 		}
 		want := ""
-		if provider != nil && tb.CRDsManaged() && !sites.Same(provider, tb) {
-			want = sites.Key(provider)
+		if primary != nil && tb.CRDsManaged() && !sites.Same(primary, tb) {
+			want = sites.Key(primary)
 		}
-		return tb.Status.PrimarySite != want
-	})
+		if sites.Refused(tb) || tb.Status.PrimarySite != want {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: tb.Namespace, Name: tb.Name}})
+		}
+	}
+	return reqs
 }
 
 // siteChanged passes the events of a Tinkerbell that change what it holds as a site: its creation and deletion,

@@ -25,6 +25,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -43,15 +44,15 @@ const (
 // site whose objects apply the CRDs for all of them. The Tinkerbells are read from the cache without copies:
 // the pass only reads them.
 func (r *TinkerbellReconciler) checkSite(ctx context.Context, s *scope) error {
-	list := &kubetinkv1alpha1.TinkerbellList{}
-	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("failed to list Tinkerbells: %w", err)
+	cached, err := r.clusterSites(ctx)
+	if err != nil {
+		return err
 	}
-	all := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(list.Items)+1)
+	all := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(cached)+1)
 	all = append(all, s.obj) // this pass's copy, fresher than the cache's
-	for i := range list.Items {
-		if !sites.Same(&list.Items[i], s.obj) {
-			all = append(all, &list.Items[i])
+	for _, tb := range cached {
+		if !sites.Same(tb, s.obj) {
+			all = append(all, tb)
 		}
 	}
 	if c := sites.Check(s.obj, all); c != nil {
@@ -63,6 +64,35 @@ func (r *TinkerbellReconciler) checkSite(ctx context.Context, s *scope) error {
 	}
 	s.obj.Status.PrimarySite = s.facts.PrimarySite
 	return nil
+}
+
+// clusterSites returns every Tinkerbell of the cluster as the cache holds them, to be read and never changed.
+// They come straight from the informer's store when the cache exposes it: every pass reads all of them, and a
+// list would copy each one (a thousand sites, a thousand copies per pass).
+func (r *TinkerbellReconciler) clusterSites(ctx context.Context) ([]*kubetinkv1alpha1.Tinkerbell, error) {
+	if r.watches != nil {
+		if inf, err := r.watches.cache.GetInformer(ctx, &kubetinkv1alpha1.Tinkerbell{}); err == nil {
+			if st, ok := inf.(interface{ GetStore() toolscache.Store }); ok {
+				items := st.GetStore().List()
+				out := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(items))
+				for _, o := range items {
+					if tb, ok := o.(*kubetinkv1alpha1.Tinkerbell); ok {
+						out = append(out, tb)
+					}
+				}
+				return out, nil
+			}
+		}
+	}
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("failed to list Tinkerbells: %w", err)
+	}
+	out := make([]*kubetinkv1alpha1.Tinkerbell, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
 }
 
 // checkVersion refuses versions outside the catalog and downgrades that were not asked for.
