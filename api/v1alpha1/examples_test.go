@@ -79,7 +79,7 @@ func TestTinkerbell_KubectlExplain(t *testing.T) {
 		"artifactsFileServer", "components", "smee", "dhcp", "mode", "bindInterface", "tootles", "rufio",
 		"tinkServer", "tinkController", "logLevel", "deployment", "nodeSelector", "tolerations", "addons", "kubeVip",
 		"lbClassOnly", "hookOS", "downloadURL", "persistence", "chart", "registry", "mirror", "imagePullSecrets",
-		"crds", "managed", "values", "valuesFrom", "upgrade", "allowDowngrade",
+		"crds", "managed", "values", "valuesFrom", "upgrade", "allowDowngrade", "scope",
 	} {
 		g.Expect(out).To(MatchRegexp(`(?m)^\s+`+field+`\s`), "kubectl explain --recursive lacks %s", field)
 	}

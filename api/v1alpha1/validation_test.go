@@ -138,6 +138,8 @@ func TestTinkerbell_CELValidation(t *testing.T) {
 		{"chart insecure with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("chart.insecure", true)}, `spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD`},
 		{"crds secretRef with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("crds.source", map[string]any{"url": "https://git.example.com/t.git", "secretRef": map[string]any{"name": "git"}})}, `spec.crds.source.secretRef is not supported with spec.engine ArgoCD`},
 		{"imagePullSecrets with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("registry.imagePullSecrets", []any{map[string]any{"name": "pull"}})}, `spec.registry.imagePullSecrets is not supported with spec.engine ArgoCD`},
+		{"scope unknown", []func(map[string]any){set("scope", "Site")}, `spec.scope: Unsupported value: "Site"`},
+		{"scope Cluster on the legacy stack", []func(map[string]any){set("version", "0.6.2"), set("scope", "Cluster")}, `spec.scope Cluster is not supported by the legacy stack chart`},
 		{"legacy stack unmanaged CRDs with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("version", "0.6.2"), set("crds.managed", false)}, `spec.crds.managed false is not supported with spec.engine ArgoCD on the legacy stack chart`},
 	}
 	g := NewWithT(t)
