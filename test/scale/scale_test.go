@@ -15,11 +15,12 @@ limitations under the License.
 */
 
 // Package scale measures the operator at scale: many Tinkerbell objects (sites) against a real kube-apiserver,
-// with the real kubetink binary running as its own process. Run with "make bench" (-benchtime=1x).
+// with the real kubetink binary running as its own process. Run with "make bench" (-benchtime=1x); SCALE_SITES
+// chooses the sizes (see siteCounts). Besides the reported figures, each size logs the requests by verb and
+// resource that reached the apiserver, the reconciliations by result and the CPU seconds of each process.
 package scale
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +29,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +46,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -60,13 +64,32 @@ var fluxKinds = map[string]schema.GroupVersionResource{
 func BenchmarkScale(b *testing.B) {
 	ctrl.SetLogger(logr.Discard()) // envtest logs through controller-runtime; the operator's own log is its process's
 	bin := buildKubetink(b)
-	for _, sites := range []int{50, 100, 200} {
+	for _, sites := range siteCounts(b) {
 		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
 			for range b.N {
 				runScale(b, bin, sites)
 			}
 		})
 	}
+}
+
+// siteCounts returns the sizes to measure: $SCALE_SITES, comma-separated, or 50 and 200 so that make bench stays
+// quick. SCALE_SITES=50,200,1000 adds the thousand-site run, which takes a few minutes more.
+func siteCounts(b *testing.B) []int {
+	b.Helper()
+	env := os.Getenv("SCALE_SITES")
+	if env == "" {
+		return []int{50, 200}
+	}
+	var out []int
+	for f := range strings.SplitSeq(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("SCALE_SITES=%q: want positive numbers separated by commas", env)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func buildKubetink(b *testing.B) string {
@@ -105,6 +128,9 @@ func runScale(b *testing.B, bin string, sites int) {
 	}
 	defer func() { _ = op.Process.Signal(os.Interrupt); _ = op.Wait() }()
 
+	apiBefore := scrape(b, apiserverMetrics(b, env.Config), "apiserver_request_total", "verb", "resource", "subresource")
+	cpuBefore := cpuTimes(op.Process.Pid)
+
 	b.ResetTimer()
 	start := time.Now()
 	for i := range sites {
@@ -121,6 +147,8 @@ func runScale(b *testing.B, bin string, sites int) {
 			b.Fatal(err)
 		}
 	}
+	created := time.Since(start)
+	var half time.Duration
 	for {
 		list := &kubetinkv1alpha1.TinkerbellList{}
 		if err := env.Client.List(ctx, list); err != nil {
@@ -132,6 +160,9 @@ func runScale(b *testing.B, bin string, sites int) {
 				ready++
 			}
 		}
+		if half == 0 && ready >= sites/2 {
+			half = time.Since(start)
+		}
 		if ready == sites {
 			break
 		}
@@ -141,11 +172,23 @@ func runScale(b *testing.B, bin string, sites int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	b.StopTimer()
 
-	requests := scrapeRequests(b, metricsAddr)
+	cpuAfter := cpuTimes(op.Process.Pid)
+	opMetrics := scrapeURL(b, "http://"+metricsAddr+"/metrics")
+	requests := scrape(b, opMetrics, "rest_client_requests_total", "method")
+	passes := scrape(b, opMetrics, "controller_runtime_reconcile_total", "controller", "result")
+	apiAfter := scrape(b, apiserverMetrics(b, env.Config), "apiserver_request_total", "verb", "resource", "subresource")
 	b.ReportMetric(elapsed.Seconds(), "s-to-ready")
-	b.ReportMetric(float64(requests)/float64(sites), "api-requests/site")
+	b.ReportMetric(requests.total()/float64(sites), "api-requests/site")
 	b.ReportMetric(float64(peakRSS(b, op.Process.Pid))/1024, "peak-rss-MiB")
+	b.ReportMetric(passes.total()/float64(sites), "passes/site")
+
+	b.Logf("%d sites: created in %.1fs, half ready at %.1fs, all at %.1fs", sites, created.Seconds(), half.Seconds(), elapsed.Seconds())
+	b.Logf("operator requests/site by method: %s", requests.perSite(sites, nil))
+	b.Logf("operator passes/site by result: %s", passes.perSite(sites, nil))
+	b.Logf("apiserver requests/site by verb, resource (operator and the Flux stand-in): %s", apiAfter.perSite(sites, apiBefore))
+	b.Logf("CPU seconds: %s", cpuAfter.sub(cpuBefore))
 }
 
 // playFlux stands in for the Flux controllers: it marks every generated object Ready for its current generation
@@ -232,29 +275,150 @@ func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
 	}
 }
 
-// scrapeRequests sums client-go's rest_client_requests_total from the operator's metrics endpoint: every request
-// the operator sent to the apiserver, reads and writes, since it started.
-func scrapeRequests(b *testing.B, addr string) int {
+// series are the values of one metric summed by some of its labels.
+type series map[string]float64
+
+func (s series) total() float64 {
+	t := 0.0
+	for _, v := range s {
+		t += v
+	}
+	return t
+}
+
+// perSite lists the series, less before, per site, largest first.
+func (s series) perSite(sites int, before series) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		if s[k]-before[k] >= 0.05*float64(sites) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return s[keys[i]]-before[keys[i]] > s[keys[j]]-before[keys[j]] })
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%.1f", k, (s[k]-before[k])/float64(sites)))
+	}
+	return strings.Join(parts, " ")
+}
+
+func scrapeURL(b *testing.B, url string) string {
 	b.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics") //nolint:gosec // loopback
+	resp, err := http.Get(url) //nolint:gosec // loopback
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	total := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "rest_client_requests_total{") {
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(data)
+}
+
+// apiserverMetrics returns the apiserver's metrics, read as its administrator.
+func apiserverMetrics(b *testing.B, cfg *rest.Config) string {
+	b.Helper()
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := hc.Get(strings.TrimSuffix(cfg.Host, "/") + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(data)
+}
+
+// scrape sums a counter from the Prometheus text format by the values of some of its labels. The operator's
+// rest_client_requests_total counts every request it sent to the apiserver, reads and writes, since it started.
+func scrape(b *testing.B, text, name string, labels ...string) series {
+	b.Helper()
+	out := series{}
+	for line := range strings.SplitSeq(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
 			continue
 		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
-			total += v
+		end := strings.LastIndex(line, "}")
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		if err != nil {
+			continue
+		}
+		set := map[string]string{}
+		for pair := range strings.SplitSeq(line[len(name)+1:end], ",") {
+			if k, val, ok := strings.Cut(pair, "="); ok {
+				set[k] = strings.Trim(val, `"`)
+			}
+		}
+		var key []string
+		for _, l := range labels {
+			if set[l] != "" {
+				key = append(key, set[l])
+			}
+		}
+		out[strings.Join(key, "/")] += v
+	}
+	return out
+}
+
+// cpu are CPU seconds by process.
+type cpu map[string]float64
+
+// cpuTimes reads the CPU time of the operator, of the apiserver and etcd (children of this process) and of this
+// process (the harness and the Flux stand-in).
+func cpuTimes(operator int) cpu {
+	out := cpu{"kubetink": procCPU(operator)}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		comm := string(data[strings.IndexByte(string(data), '(')+1 : strings.LastIndexByte(string(data), ')')])
+		f := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
+		if ppid, _ := strconv.Atoi(f[1]); ppid == os.Getpid() && (comm == "kube-apiserver" || comm == "etcd") {
+			out[comm] = procCPU(pid)
 		}
 	}
-	return int(total)
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out["harness"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	return out
+}
+
+// procCPU is a process's user and system time in seconds (clock ticks of 1/100 s).
+func procCPU(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
+}
+
+func (c cpu) sub(before cpu) string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%.1f", k, c[k]-before[k]))
+	}
+	return strings.Join(parts, " ")
 }
 
 // peakRSS reads the peak resident set size (VmHWM, KiB) of a process.
