@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,14 +41,16 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/testutil"
@@ -112,8 +115,10 @@ func runScale(b *testing.B, bin string, sites int) {
 		b.Fatal(err)
 	}
 	defer func() { _ = env.Stop() }()
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	go playFlux(ctx, b, dyn)
+	flux := newFluxStandIn(dynamic.NewForConfigOrDie(env.Config))
+	if err := flux.start(ctx); err != nil {
+		b.Fatal(err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sites"}}
 	if err := env.Client.Create(ctx, ns); err != nil {
 		b.Fatal(err)
@@ -128,6 +133,10 @@ func runScale(b *testing.B, bin string, sites int) {
 	}
 	defer func() { _ = op.Process.Signal(os.Interrupt); _ = op.Wait() }()
 
+	ready, err := watchReady(ctx, env.Config, env.Client.Scheme())
+	if err != nil {
+		b.Fatal(err)
+	}
 	apiBefore := scrape(b, apiserverMetrics(b, env.Config), "apiserver_request_total", "verb", "resource", "subresource")
 	cpuBefore := cpuTimes(op.Process.Pid)
 
@@ -149,27 +158,16 @@ func runScale(b *testing.B, bin string, sites int) {
 	}
 	created := time.Since(start)
 	var half time.Duration
-	for {
-		list := &kubetinkv1alpha1.TinkerbellList{}
-		if err := env.Client.List(ctx, list); err != nil {
-			b.Fatal(err)
-		}
-		ready := 0
-		for i := range list.Items {
-			if conditions.IsReady(&list.Items[i]) && list.Items[i].Status.ObservedGeneration == list.Items[i].Generation {
-				ready++
+	deadline := time.After(5 * time.Minute)
+	for n := 0; n < sites; {
+		select {
+		case n = <-ready:
+			if half == 0 && n >= sites/2 {
+				half = time.Since(start)
 			}
+		case <-deadline:
+			b.Fatalf("only %d of %d sites ready after 5 minutes", n, sites)
 		}
-		if half == 0 && ready >= sites/2 {
-			half = time.Since(start)
-		}
-		if ready == sites {
-			break
-		}
-		if time.Since(start) > 5*time.Minute {
-			b.Fatalf("only %d of %d sites ready after 5 minutes", ready, sites)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
@@ -191,88 +189,177 @@ func runScale(b *testing.B, bin string, sites int) {
 	b.Logf("CPU seconds: %s", cpuAfter.sub(cpuBefore))
 }
 
-// playFlux stands in for the Flux controllers: it marks every generated object Ready for its current generation
+// fluxKey names one Flux object.
+type fluxKey struct{ kind, namespace, name string }
+
+// fluxStandIn stands in for the Flux controllers: it marks every generated object Ready for its current generation
 // with the revisions they record (testutil.SetFluxRevisions). Like kustomize- and helm-controller, it reconciles
 // a Kustomization or HelmRelease only once its source has an artifact, and again when that artifact appears.
-func playFlux(ctx context.Context, b *testing.B, dyn dynamic.Interface) {
-	b.Helper()
-	events := make(chan *unstructured.Unstructured)
-	for _, gvr := range fluxKinds {
-		w, err := dyn.Resource(gvr).Namespace(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{})
+// Like them it works from watches (an informer-like store of the latest objects, no GET per object) with a few
+// workers on a queue that handles each object by one worker at a time, so it keeps up with the operator.
+type fluxStandIn struct {
+	dyn   dynamic.Interface
+	queue *workqueue.Typed[fluxKey]
+
+	mu sync.Mutex
+	// objects are the latest versions seen, from the watches or from this stand-in's writes.
+	objects map[fluxKey]*unstructured.Unstructured
+	// waiting holds the objects whose source had no artifact yet, by source.
+	waiting map[fluxKey][]fluxKey
+}
+
+func newFluxStandIn(dyn dynamic.Interface) *fluxStandIn {
+	return &fluxStandIn{dyn: dyn, queue: workqueue.NewTyped[fluxKey](),
+		objects: map[fluxKey]*unstructured.Unstructured{}, waiting: map[fluxKey][]fluxKey{}}
+}
+
+// fluxWorkers is how many objects the stand-in reconciles at the same time (each Flux controller runs 4).
+const fluxWorkers = 8
+
+// start watches the Flux kinds and runs the workers until ctx ends.
+func (f *fluxStandIn) start(ctx context.Context) error {
+	for kind, gvr := range fluxKinds {
+		w, err := f.dyn.Resource(gvr).Namespace(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{})
 		if err != nil {
-			if ctx.Err() == nil {
-				b.Error(err)
-			}
-			return
+			return err
 		}
-		defer w.Stop()
 		go func() {
+			defer w.Stop()
 			for ev := range w.ResultChan() {
 				if u, ok := ev.Object.(*unstructured.Unstructured); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
-					select {
-					case events <- u:
-					case <-ctx.Done():
-						return
-					}
+					f.observe(kind, u)
 				}
 			}
 		}()
 	}
-	getSource := func(kind, namespace, name string) (*unstructured.Unstructured, error) {
-		u, err := dyn.Resource(fluxKinds[kind]).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return u, err
-	}
-	// waiting holds the objects whose source had no artifact yet, by the source's namespace/name.
-	waiting := map[string][]*unstructured.Unstructured{}
-	var reconcile func(u *unstructured.Unstructured)
-	reconcile = func(u *unstructured.Unstructured) {
-		gen := u.GetGeneration()
-		changed := false
-		if obs, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); obs != gen {
-			_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
-				"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
-				"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
-			}}, "status", "conditions")
-			_ = unstructured.SetNestedField(u.Object, gen, "status", "observedGeneration")
-			changed = true
-		}
-		moved, err := testutil.SetFluxRevisions(u, getSource)
-		if errors.Is(err, testutil.ErrNoArtifact) {
-			ref := "sourceRef"
-			if u.GetKind() == "HelmRelease" {
-				ref = "chartRef"
+	go func() { <-ctx.Done(); f.queue.ShutDown() }()
+	for range fluxWorkers {
+		go func() {
+			for {
+				key, shutdown := f.queue.Get()
+				if shutdown {
+					return
+				}
+				f.reconcile(ctx, key)
+				f.queue.Done(key)
 			}
-			name, _, _ := unstructured.NestedString(u.Object, "spec", ref, "name")
-			key := u.GetNamespace() + "/" + name
-			waiting[key] = append(waiting[key], u)
-			return
+		}()
+	}
+	return nil
+}
+
+// observe stores u unless a newer version is stored already, and queues it and the objects waiting for it.
+func (f *fluxStandIn) observe(kind string, u *unstructured.Unstructured) {
+	key := fluxKey{kind, u.GetNamespace(), u.GetName()}
+	f.mu.Lock()
+	if old, ok := f.objects[key]; !ok || resourceVersion(u) > resourceVersion(old) {
+		f.objects[key] = u
+	}
+	dependents := f.waiting[key]
+	delete(f.waiting, key)
+	f.mu.Unlock()
+	f.queue.Add(key)
+	for _, d := range dependents {
+		f.queue.Add(d)
+	}
+}
+
+func resourceVersion(u *unstructured.Unstructured) uint64 {
+	v, _ := strconv.ParseUint(u.GetResourceVersion(), 10, 64)
+	return v
+}
+
+// reconcile marks one object Ready for its generation, with its revisions, as the Flux controllers do.
+func (f *fluxStandIn) reconcile(ctx context.Context, key fluxKey) {
+	f.mu.Lock()
+	stored, ok := f.objects[key]
+	if !ok {
+		f.mu.Unlock()
+		return
+	}
+	u := stored.DeepCopy()
+	gen := u.GetGeneration()
+	changed := false
+	if obs, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); obs != gen {
+		_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
+			"type": meta.ReadyCondition, "status": "True", "reason": meta.SucceededReason, "message": "ok",
+			"observedGeneration": gen, "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
+		}}, "status", "conditions")
+		_ = unstructured.SetNestedField(u.Object, gen, "status", "observedGeneration")
+		changed = true
+	}
+	// The sources are read from the store under the same lock that registers a waiting object, so an artifact
+	// written meanwhile either is seen here or finds this object waiting.
+	moved, err := testutil.SetFluxRevisions(u, func(kind, namespace, name string) (*unstructured.Unstructured, error) {
+		return f.objects[fluxKey{kind, namespace, name}], nil
+	})
+	if errors.Is(err, testutil.ErrNoArtifact) {
+		source := fluxKey{kind: "GitRepository", namespace: key.namespace}
+		source.name, _, _ = unstructured.NestedString(u.Object, "spec", "sourceRef", "name")
+		if key.kind == "HelmRelease" {
+			source.kind, _, _ = unstructured.NestedString(u.Object, "spec", "chartRef", "kind")
+			source.name, _, _ = unstructured.NestedString(u.Object, "spec", "chartRef", "name")
 		}
-		if err != nil || (!changed && !moved) {
-			return
-		}
-		if _, err := dyn.Resource(fluxKinds[u.GetKind()]).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
-			return // a newer version follows as its own event
-		}
-		key := u.GetNamespace() + "/" + u.GetName()
-		dependents := waiting[key]
-		delete(waiting, key)
-		for _, d := range dependents {
-			if fresh, err := dyn.Resource(fluxKinds[d.GetKind()]).Namespace(d.GetNamespace()).Get(ctx, d.GetName(), metav1.GetOptions{}); err == nil {
-				reconcile(fresh)
+		f.waiting[source] = append(f.waiting[source], key)
+	}
+	f.mu.Unlock()
+	if err != nil || (!changed && !moved) {
+		return
+	}
+	written, err := f.dyn.Resource(fluxKinds[key.kind]).Namespace(key.namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+	if err != nil {
+		return // a newer version follows as its own event
+	}
+	f.mu.Lock()
+	if resourceVersion(written) > resourceVersion(f.objects[key]) {
+		f.objects[key] = written
+	}
+	dependents := f.waiting[key]
+	delete(f.waiting, key)
+	f.mu.Unlock()
+	for _, d := range dependents {
+		f.queue.Add(d)
+	}
+}
+
+// watchReady watches the Tinkerbells and sends the number that are Ready for their generation on every change.
+func watchReady(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) (<-chan int, error) {
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	w, err := c.Watch(ctx, &kubetinkv1alpha1.TinkerbellList{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan int, 1)
+	go func() {
+		defer w.Stop()
+		ready := map[string]bool{}
+		for ev := range w.ResultChan() {
+			tb, ok := ev.Object.(*kubetinkv1alpha1.Tinkerbell)
+			if !ok {
+				continue
 			}
+			was := ready[tb.Name]
+			ready[tb.Name] = ev.Type != watch.Deleted && conditions.IsReady(tb) && tb.Status.ObservedGeneration == tb.Generation
+			if was == ready[tb.Name] {
+				continue
+			}
+			n := 0
+			for _, r := range ready {
+				if r {
+					n++
+				}
+			}
+			select { // only the latest count matters
+			case <-out:
+			default:
+			}
+			out <- n
 		}
-	}
-	for {
-		select {
-		case u := <-events:
-			reconcile(u)
-		case <-ctx.Done():
-			return
-		}
-	}
+	}()
+	return out, nil
 }
 
 // series are the values of one metric summed by some of its labels.
