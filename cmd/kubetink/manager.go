@@ -54,6 +54,7 @@ type managerOptions struct {
 	kubeAPIBurst    int
 	metricsAddr     string
 	healthAddr      string
+	pprofAddr       string
 	leaderElection  leaderelection.Options
 	logOptions      logger.Options
 	rateLimiter     fluxcontroller.RateLimiterOptions
@@ -81,6 +82,7 @@ func newManagerCommand() *cobra.Command {
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 300, "Maximum burst of requests to the Kubernetes API.")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	fs.StringVar(&o.healthAddr, "health-addr", ":9440", "Address the /healthz and /readyz probes bind to.")
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "Address the Go profiler (/debug/pprof) binds to, e.g. 127.0.0.1:6060; empty disables it.")
 	fs.DurationVar(&o.gracefulTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long running reconciliations may take to finish on shutdown.")
 	fs.IntVar(&o.concurrent, "concurrent", 4, "Number of Tinkerbell objects reconciled at the same time.")
 	fs.DurationVar(&o.requeueDep, "requeue-dependency", 10*time.Second, "How long to wait before looking again at generated objects that are not ready; their watches usually act sooner.")
@@ -142,6 +144,7 @@ func runManager(o *managerOptions) error {
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:        o.healthAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElection.Enable,
 		LeaderElectionID:              leaderelection.GenerateID(controllerName+"-leader-election", ""),
 		LeaderElectionNamespace:       o.leaderElectNS,
