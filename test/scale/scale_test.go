@@ -124,9 +124,11 @@ func runScale(b *testing.B, bin string, sites int) {
 		b.Fatal(err)
 	}
 
-	metricsAddr := testutil.FreeAddr(b)
-	op := exec.CommandContext(ctx, bin, "manager", "--kubeconfig", env.Kubeconfig, "--metrics-addr", metricsAddr,
-		"--health-addr", testutil.FreeAddr(b), "--log-level", "error")
+	metricsAddr, pprofAddr := testutil.FreeAddr(b), testutil.FreeAddr(b)
+	args := []string{"manager", "--kubeconfig", env.Kubeconfig, "--metrics-addr", metricsAddr,
+		"--health-addr", testutil.FreeAddr(b), "--pprof-addr", pprofAddr, "--log-level", "error"}
+	// SCALE_MANAGER_ARGS adds flags to try, e.g. "--concurrent=8 --kube-api-qps=100".
+	op := exec.CommandContext(ctx, bin, append(args, strings.Fields(os.Getenv("SCALE_MANAGER_ARGS"))...)...)
 	op.Stdout, op.Stderr = io.Discard, os.Stderr
 	if err := op.Start(); err != nil {
 		b.Fatal(err)
@@ -137,11 +139,18 @@ func runScale(b *testing.B, bin string, sites int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	apiBefore := scrape(b, apiserverMetrics(b, env.Config), "apiserver_request_total", "verb", "resource", "subresource")
+	apiText := apiserverMetrics(b, env.Config)
+	apiBefore := scrape(b, apiText, "apiserver_request_total", "verb", "resource", "subresource")
+	apiTimeBefore := scrape(b, apiText, "apiserver_request_duration_seconds_sum", "verb", "resource", "subresource")
+	etcdBefore := scrape(b, apiText, "etcd_request_duration_seconds_sum", "operation", "type")
+	etcdCountBefore := scrape(b, apiText, "etcd_request_duration_seconds_count", "operation", "type")
 	cpuBefore := cpuTimes(op.Process.Pid)
 
 	b.ResetTimer()
 	start := time.Now()
+	if dir := os.Getenv("SCALE_PROFILE_DIR"); dir != "" {
+		go profile(ctx, b, env.Config, "http://"+pprofAddr, filepath.Join(dir, fmt.Sprintf("sites-%d", sites)))
+	}
 	for i := range sites {
 		tb := &kubetinkv1alpha1.Tinkerbell{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "sites", Name: fmt.Sprintf("site-%03d", i)},
@@ -176,7 +185,11 @@ func runScale(b *testing.B, bin string, sites int) {
 	opMetrics := scrapeURL(b, "http://"+metricsAddr+"/metrics")
 	requests := scrape(b, opMetrics, "rest_client_requests_total", "method")
 	passes := scrape(b, opMetrics, "controller_runtime_reconcile_total", "controller", "result")
-	apiAfter := scrape(b, apiserverMetrics(b, env.Config), "apiserver_request_total", "verb", "resource", "subresource")
+	apiText = apiserverMetrics(b, env.Config)
+	apiAfter := scrape(b, apiText, "apiserver_request_total", "verb", "resource", "subresource")
+	apiTime := scrape(b, apiText, "apiserver_request_duration_seconds_sum", "verb", "resource", "subresource")
+	etcdTime := scrape(b, apiText, "etcd_request_duration_seconds_sum", "operation", "type")
+	etcdCount := scrape(b, apiText, "etcd_request_duration_seconds_count", "operation", "type")
 	b.ReportMetric(elapsed.Seconds(), "s-to-ready")
 	b.ReportMetric(requests.total()/float64(sites), "api-requests/site")
 	b.ReportMetric(float64(peakRSS(b, op.Process.Pid))/1024, "peak-rss-MiB")
@@ -186,6 +199,8 @@ func runScale(b *testing.B, bin string, sites int) {
 	b.Logf("operator requests/site by method: %s", requests.perSite(sites, nil))
 	b.Logf("operator passes/site by result: %s", passes.perSite(sites, nil))
 	b.Logf("apiserver requests/site by verb, resource (operator and the Flux stand-in): %s", apiAfter.perSite(sites, apiBefore))
+	b.Logf("apiserver mean latency (ms) by verb, resource: %s", apiTime.mean(apiAfter, apiTimeBefore, apiBefore, sites))
+	b.Logf("etcd mean latency (ms) by operation, type: %s", etcdTime.mean(etcdCount, etcdBefore, etcdCountBefore, sites))
 	b.Logf("CPU seconds: %s", cpuAfter.sub(cpuBefore))
 }
 
@@ -362,6 +377,48 @@ func watchReady(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) (
 	return out, nil
 }
 
+// profile writes CPU profiles of the operator and the apiserver, 20 seconds each taken at the same time from 2
+// seconds in, into dir (kubetink.pprof, kube-apiserver.pprof): SCALE_PROFILE_DIR turns it on.
+func profile(ctx context.Context, b *testing.B, cfg *rest.Config, operator, dir string) {
+	b.Helper()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		b.Error(err)
+		return
+	}
+	select {
+	case <-time.After(2 * time.Second):
+	case <-ctx.Done():
+		return
+	}
+	apiserver, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	var wg sync.WaitGroup
+	for name, get := range map[string]func() (*http.Response, error){
+		"kubetink":       func() (*http.Response, error) { return http.Get(operator + "/debug/pprof/profile?seconds=20") },
+		"kube-apiserver": func() (*http.Response, error) { return apiserver.Get(strings.TrimSuffix(cfg.Host, "/") + "/debug/pprof/profile?seconds=20") },
+	} {
+		wg.Go(func() {
+			resp, err := get()
+			if err != nil {
+				b.Logf("profile %s: %v", name, err)
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, name+".pprof"), data, 0o600)
+			}
+			if err != nil {
+				b.Logf("profile %s: %v", name, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // series are the values of one metric summed by some of its labels.
 type series map[string]float64
 
@@ -385,6 +442,23 @@ func (s series) perSite(sites int, before series) string {
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%.1f", k, (s[k]-before[k])/float64(sites)))
+	}
+	return strings.Join(parts, " ")
+}
+
+// mean lists the mean of the series (sums of seconds) per count, in milliseconds, for the keys counted at least
+// 0.05 times per site, largest total first.
+func (s series) mean(count, before, countBefore series, sites int) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		if count[k]-countBefore[k] >= 0.05*float64(sites) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return s[keys[i]]-before[keys[i]] > s[keys[j]]-before[keys[j]] })
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%.1f", k, 1000*(s[k]-before[k])/(count[k]-countBefore[k])))
 	}
 	return strings.Join(parts, " ")
 }
@@ -480,6 +554,15 @@ func cpuTimes(operator int) cpu {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		out["harness"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
+	// The whole machine's busy time, to see how much went to processes outside this run.
+	if data, err := os.ReadFile("/proc/stat"); err == nil {
+		f := strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) // cpu user nice system idle iowait irq softirq steal
+		for i, v := range f[1:] {
+			if n, err := strconv.ParseFloat(v, 64); err == nil && i != 3 && i != 4 && i < 8 {
+				out["machine"] += n / 100
+			}
+		}
+	}
 	return out
 }
 
@@ -495,17 +578,23 @@ func procCPU(pid int) float64 {
 	return (utime + stime) / 100
 }
 
+// sub lists the CPU seconds used since before by process, and by everything else on the machine ("other": a busy
+// neighbour makes the figures of a run unreliable).
 func (c cpu) sub(before cpu) string {
 	keys := make([]string, 0, len(c))
+	other := c["machine"] - before["machine"]
 	for k := range c {
-		keys = append(keys, k)
+		if k != "machine" {
+			keys = append(keys, k)
+			other -= c[k] - before[k]
+		}
 	}
 	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
+	parts := make([]string, 0, len(keys)+1)
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%.1f", k, c[k]-before[k]))
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(append(parts, fmt.Sprintf("other=%.1f", max(other, 0))), " ")
 }
 
 // peakRSS reads the peak resident set size (VmHWM, KiB) of a process.
