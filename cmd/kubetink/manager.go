@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -122,6 +123,9 @@ func runManager(o *managerOptions) error {
 	if err != nil {
 		return err
 	}
+	// rest_client_rate_limiter_duration_seconds: the time requests wait for --kube-api-qps and --kube-api-burst,
+	// which says when those limits, rather than the apiserver, set the pace.
+	crmetrics.RegisterRESTClientMetrics(crmetrics.MetricRateLimiterLatency)
 	// One REST mapper for the manager and the cache options, which ask what the apiserver serves.
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
