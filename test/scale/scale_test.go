@@ -207,13 +207,15 @@ func runScale(b *testing.B, bin string, sites int) {
 	b.ReportMetric(passes.total()/float64(sites), "passes/site")
 
 	b.Logf("%d sites: created in %.1fs, half ready at %.1fs, all at %.1fs", sites, created.Seconds(), half.Seconds(), elapsed.Seconds())
-	b.Logf("operator requests/site by method: %s", requests.perSite(sites, nil))
+	b.Logf("operator requests/site by method: %s; waited %.1f s in all for the client-side rate limits", requests.perSite(sites, nil),
+		scrape(b, opMetrics, "rest_client_rate_limiter_duration_seconds_sum").total())
 	b.Logf("operator passes/site by result: %s; mean pass %.0f ms after %.0f ms in the queue", passes.perSite(sites, nil),
 		1000*scrape(b, opMetrics, "controller_runtime_reconcile_time_seconds_sum").total()/passes.total(),
 		1000*scrape(b, opMetrics, "workqueue_queue_duration_seconds_sum").total()/scrape(b, opMetrics, "workqueue_queue_duration_seconds_count").total())
 	b.Logf("apiserver requests/site by verb, resource (operator and the Flux stand-in): %s", apiAfter.perSite(sites, apiBefore))
 	b.Logf("apiserver mean latency (ms) by verb, resource: %s", apiTime.mean(apiAfter, apiTimeBefore, apiBefore, sites))
-	b.Logf("etcd mean latency (ms) by operation, type: %s", etcdTime.mean(etcdCount, etcdBefore, etcdCountBefore, sites))
+	b.Logf("etcd requests/site by operation, type: %s; mean latency (ms): %s", etcdCount.perSite(sites, etcdCountBefore),
+		etcdTime.mean(etcdCount, etcdBefore, etcdCountBefore, sites))
 	b.Logf("CPU seconds: %s", cpuAfter.sub(cpuBefore))
 }
 
