@@ -115,7 +115,7 @@ func runScale(b *testing.B, bin string, sites int) {
 		b.Fatal(err)
 	}
 	defer func() { _ = env.Stop() }()
-	flux := newFluxStandIn(dynamic.NewForConfigOrDie(env.Config))
+	flux := newFluxStandIn(b, dynamic.NewForConfigOrDie(env.Config))
 	if err := flux.start(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -243,20 +243,35 @@ type fluxKey struct{ kind, namespace, name string }
 // a Kustomization or HelmRelease only once its source has an artifact, and again when that artifact appears.
 // Like them it works from watches (an informer-like store of the latest objects, no GET per object) with a few
 // workers on a queue that handles each object by one worker at a time, so it keeps up with the operator.
+//
+// It answers as soon as it can unless given a delay (SCALE_FLUX_DELAY, e.g. 2s): then an object is marked only once
+// its current generation is that old, as a fetch or an install takes time. Answering at once hides what the
+// operator does in the meantime (the passes its own writes start).
 type fluxStandIn struct {
 	dyn   dynamic.Interface
-	queue *workqueue.Typed[fluxKey]
+	queue workqueue.TypedDelayingInterface[fluxKey]
+	delay time.Duration
 
 	mu sync.Mutex
 	// objects are the latest versions seen, from the watches or from this stand-in's writes.
 	objects map[fluxKey]*unstructured.Unstructured
 	// waiting holds the objects whose source had no artifact yet, by source.
 	waiting map[fluxKey][]fluxKey
+	// since is when each object's current generation was first seen.
+	since map[fluxKey]time.Time
 }
 
-func newFluxStandIn(dyn dynamic.Interface) *fluxStandIn {
-	return &fluxStandIn{dyn: dyn, queue: workqueue.NewTyped[fluxKey](),
-		objects: map[fluxKey]*unstructured.Unstructured{}, waiting: map[fluxKey][]fluxKey{}}
+func newFluxStandIn(b *testing.B, dyn dynamic.Interface) *fluxStandIn {
+	b.Helper()
+	var delay time.Duration
+	if env := os.Getenv("SCALE_FLUX_DELAY"); env != "" {
+		var err error
+		if delay, err = time.ParseDuration(env); err != nil {
+			b.Fatalf("SCALE_FLUX_DELAY: %v", err)
+		}
+	}
+	return &fluxStandIn{dyn: dyn, queue: workqueue.NewTypedDelayingQueue[fluxKey](), delay: delay,
+		objects: map[fluxKey]*unstructured.Unstructured{}, waiting: map[fluxKey][]fluxKey{}, since: map[fluxKey]time.Time{}}
 }
 
 // fluxWorkers is how many objects the stand-in reconciles at the same time (each Flux controller runs 4).
@@ -299,6 +314,9 @@ func (f *fluxStandIn) observe(kind string, u *unstructured.Unstructured) {
 	key := fluxKey{kind, u.GetNamespace(), u.GetName()}
 	f.mu.Lock()
 	if old, ok := f.objects[key]; !ok || resourceVersion(u) > resourceVersion(old) {
+		if !ok || old.GetGeneration() != u.GetGeneration() {
+			f.since[key] = time.Now()
+		}
 		f.objects[key] = u
 	}
 	dependents := f.waiting[key]
@@ -348,8 +366,13 @@ func (f *fluxStandIn) reconcile(ctx context.Context, key fluxKey) {
 		}
 		f.waiting[source] = append(f.waiting[source], key)
 	}
+	wait := f.delay - time.Since(f.since[key])
 	f.mu.Unlock()
 	if err != nil || (!changed && !moved) {
+		return
+	}
+	if wait > 0 {
+		f.queue.AddAfter(key, wait)
 		return
 	}
 	written, err := f.dyn.Resource(fluxKinds[key.kind]).Namespace(key.namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{})
