@@ -18,6 +18,10 @@ limitations under the License.
 // with the real kubetink binary running as its own process. Run with "make bench" (-benchtime=1x); SCALE_SITES
 // chooses the sizes (see siteCounts). Besides the reported figures, each size logs the requests by verb and
 // resource that reached the apiserver, the reconciliations by result and the CPU seconds of each process.
+//
+// Knobs for investigating (all off by default): SCALE_MANAGER_ARGS adds manager flags, SCALE_KUBETINK runs a
+// kubetink binary built elsewhere, SCALE_FLUX_DELAY slows the Flux stand-in down, SCALE_PROFILE_DIR writes CPU
+// profiles of the manager and the apiserver.
 package scale
 
 import (
@@ -95,8 +99,13 @@ func siteCounts(b *testing.B) []int {
 	return out
 }
 
+// buildKubetink builds the binary of this tree, or returns $SCALE_KUBETINK, a kubetink binary built elsewhere (to
+// measure another revision with this harness).
 func buildKubetink(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv("SCALE_KUBETINK"); bin != "" {
+		return bin
+	}
 	out := filepath.Join(b.TempDir(), "kubetink")
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/kubetink")
 	cmd.Dir = testutil.RepoRoot()
@@ -126,7 +135,11 @@ func runScale(b *testing.B, bin string, sites int) {
 
 	metricsAddr, pprofAddr := testutil.FreeAddr(b), testutil.FreeAddr(b)
 	args := []string{"manager", "--kubeconfig", env.Kubeconfig, "--metrics-addr", metricsAddr,
-		"--health-addr", testutil.FreeAddr(b), "--pprof-addr", pprofAddr, "--log-level", "error"}
+		"--health-addr", testutil.FreeAddr(b), "--log-level", "error"}
+	profileDir := os.Getenv("SCALE_PROFILE_DIR")
+	if profileDir != "" {
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
 	// SCALE_MANAGER_ARGS adds flags to try, e.g. "--concurrent=8 --kube-api-qps=100".
 	op := exec.CommandContext(ctx, bin, append(args, strings.Fields(os.Getenv("SCALE_MANAGER_ARGS"))...)...)
 	op.Stdout, op.Stderr = io.Discard, os.Stderr
@@ -148,8 +161,8 @@ func runScale(b *testing.B, bin string, sites int) {
 
 	b.ResetTimer()
 	start := time.Now()
-	if dir := os.Getenv("SCALE_PROFILE_DIR"); dir != "" {
-		go profile(ctx, b, env.Config, "http://"+pprofAddr, filepath.Join(dir, fmt.Sprintf("sites-%d", sites)))
+	if profileDir != "" {
+		go profile(ctx, b, env.Config, "http://"+pprofAddr, filepath.Join(profileDir, fmt.Sprintf("sites-%d", sites)))
 	}
 	// A few creators at once, like a GitOps tool applying a directory of sites: one at a time, the creations
 	// would queue behind the operator's requests and measure the harness rather than the operator.
@@ -451,8 +464,10 @@ func profile(ctx context.Context, b *testing.B, cfg *rest.Config, operator, dir 
 	}
 	var wg sync.WaitGroup
 	for name, get := range map[string]func() (*http.Response, error){
-		"kubetink":       func() (*http.Response, error) { return http.Get(operator + "/debug/pprof/profile?seconds=20") },
-		"kube-apiserver": func() (*http.Response, error) { return apiserver.Get(strings.TrimSuffix(cfg.Host, "/") + "/debug/pprof/profile?seconds=20") },
+		"kubetink": func() (*http.Response, error) { return http.Get(operator + "/debug/pprof/profile?seconds=20") },
+		"kube-apiserver": func() (*http.Response, error) {
+			return apiserver.Get(strings.TrimSuffix(cfg.Host, "/") + "/debug/pprof/profile?seconds=20")
+		},
 	} {
 		wg.Go(func() {
 			resp, err := get()
