@@ -175,6 +175,7 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 	}
 	s.present[id] = true
 	s.written[id] = desired
+	r.watches.wrote(desired)
 	return nil
 }
 

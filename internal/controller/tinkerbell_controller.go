@@ -66,6 +66,8 @@ type TinkerbellReconciler struct {
 
 	// watches registers the watches on the generated kinds once the apiserver serves them (tinkerbell_manager.go).
 	watches *engineWatches
+	// obsolete shares one look-up of the obsolete CRDs among the passes that complete at about the same time.
+	obsolete crdLookup
 }
 
 // scope carries what one reconciliation learns from step to step.

@@ -101,7 +101,7 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 	}
 	// The generated kinds are watched only once the apiserver serves them: a cluster may run one engine only.
 	r.watches = &engineWatches{controller: c, cache: mgr.GetCache(), mapper: mgr.GetRESTMapper(), scheme: mgr.GetScheme(),
-		registered: map[schema.GroupKind]bool{}}
+		registered: map[schema.GroupKind]bool{}, own: &ownWrites{versions: map[types.UID]string{}}}
 	for _, engine := range []kubetinkv1alpha1.Engine{kubetinkv1alpha1.EngineFlux, kubetinkv1alpha1.EngineArgoCD} {
 		if err := r.watches.ensure(engine); err != nil {
 			return err
@@ -125,6 +125,53 @@ type engineWatches struct {
 
 	mu         sync.Mutex
 	registered map[schema.GroupKind]bool
+	// own tells the events of the manager's own applies from those of anyone else.
+	own *ownWrites
+}
+
+// ownWrites holds, for each generated object, the resourceVersion its latest apply by this manager returned. The
+// watch event of that write starts no pass: the pass that applied the object saw it as written (scope.written),
+// and without this every site would take an extra pass after each pass that applies something. Any other change
+// (Flux's status, someone else's edit, a deletion) comes with another resourceVersion and starts a pass as before.
+// An event that arrives before its apply returns starts a pass too; its entry then waits for the next write.
+type ownWrites struct {
+	mu       sync.Mutex
+	versions map[types.UID]string
+}
+
+// wrote records obj as the manager's own apply just returned it.
+func (w *engineWatches) wrote(obj client.Object) {
+	if w == nil || w.own == nil {
+		return
+	}
+	w.own.mu.Lock()
+	defer w.own.mu.Unlock()
+	w.own.versions[obj.GetUID()] = obj.GetResourceVersion()
+}
+
+// isOwn reports whether obj is as the manager's own latest write left it, and forgets that write.
+func (o *ownWrites) isOwn(obj client.Object) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if rv, ok := o.versions[obj.GetUID()]; ok && rv == obj.GetResourceVersion() {
+		delete(o.versions, obj.GetUID())
+		return true
+	}
+	return false
+}
+
+// notOwnWrites lets through every event except those of the manager's own writes; deletions clear the record.
+func (o *ownWrites) notOwnWrites() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return !o.isOwn(e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool { return !o.isOwn(e.ObjectNew) },
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			delete(o.versions, e.Object.GetUID())
+			return true
+		},
+	}
 }
 
 // engineKinds are the kinds each engine generates.
@@ -160,6 +207,9 @@ func (w *engineWatches) ensure(engine kubetinkv1alpha1.Engine) error {
 	h := handler.EnqueueRequestForOwner(w.scheme, w.mapper, &kubetinkv1alpha1.Tinkerbell{}, handler.OnlyControllerOwner())
 	if engine == kubetinkv1alpha1.EngineArgoCD {
 		h = handler.EnqueueRequestsFromMapFunc(tinkerbellForLabels)
+	}
+	if w.own != nil {
+		return w.watchServed(engineKinds[engine], h, w.own.notOwnWrites())
 	}
 	return w.watchServed(engineKinds[engine], h)
 }

@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -201,9 +203,39 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 	return nil
 }
 
+// obsoleteCRDsMaxAge is how long one look-up of the obsolete CRDs answers for every Tinkerbell. The answer is the
+// same for all of them, and without sharing it a thousand sites finishing their install within a minute would
+// send two thousand GETs for it; a report a second old is as good as a new one.
+const obsoleteCRDsMaxAge = time.Second
+
+// crdLookup is the latest answer of obsoleteCRDs and when its look-up started. Callers wait for a look-up in
+// progress rather than sending their own.
+type crdLookup struct {
+	mu    sync.Mutex
+	at    time.Time
+	names []string
+}
+
 // obsoleteCRDs lists the installed CRDs of kinds no supported release uses any more (pre-release Rufio
-// BaseboardManagement, tink's WorkflowData). Their objects may still matter to someone, so they are only reported.
+// BaseboardManagement, tink's WorkflowData), as found at most obsoleteCRDsMaxAge ago. Their objects may still
+// matter to someone, so they are only reported.
 func (r *TinkerbellReconciler) obsoleteCRDs(ctx context.Context) ([]string, error) {
+	r.obsolete.mu.Lock()
+	defer r.obsolete.mu.Unlock()
+	if !r.obsolete.at.IsZero() && time.Since(r.obsolete.at) < obsoleteCRDsMaxAge {
+		return slices.Clone(r.obsolete.names), nil
+	}
+	start := time.Now()
+	names, err := r.lookUpObsoleteCRDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.obsolete.at, r.obsolete.names = start, names
+	return slices.Clone(names), nil
+}
+
+// lookUpObsoleteCRDs asks the apiserver for each obsolete CRD by name (the manager may not list CRDs).
+func (r *TinkerbellReconciler) lookUpObsoleteCRDs(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, t := range []migration.Target{migration.BaseboardManagements, migration.WorkflowData} {
 		crd := &metav1.PartialObjectMetadata{}
