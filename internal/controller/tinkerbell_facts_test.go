@@ -187,7 +187,7 @@ func TestTinkerbellReconciler_OverlappingSitesAreRefused(t *testing.T) {
 	create(t, g, a)
 	driveToReady(t, g, a, expectedObjects(g, a, values.Facts{PrimarySite: ""}))
 
-	everywhere := newTinkerbell(nsB, "site", func(tb *kubetinkv1alpha1.Tinkerbell) {
+	everywhere := newTinkerbell(nsB, "site", atVersion("v0.24.0"), func(tb *kubetinkv1alpha1.Tinkerbell) {
 		tb.Spec.Scope = "" // the unified chart's default: every namespace
 		tb.Spec.PublicIP = "192.168.4.10"
 	})
@@ -208,7 +208,7 @@ func TestTinkerbellReconciler_OverlappingSitesAreRefused(t *testing.T) {
 		g.Expect(conditionOf(getTinkerbell(g, everywhere), meta.StalledCondition)).To(HaveField("Message", ContainSubstring("spec.publicIP 192.168.2.10")))
 	}, timeout, interval).Should(Succeed())
 
-	// Its own address: it installs, its CRDs from a.
+	// Its own address: it installs, with a (the newer release) as the primary.
 	fixed := editTinkerbell(g, everywhere, func(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.PublicIP = "192.168.4.10" })
 	driveToCurrent(g, fixed, expectedObjects(g, fixed, values.Facts{PrimarySite: nsA + "/site"}))
 	waitReady(g, a)

@@ -149,8 +149,8 @@ func epochBoundary(a, b string) string {
 // Primary returns the cluster's primary site: the Tinkerbell whose generated objects apply the cluster's
 // Tinkerbell CRDs and, on the unified chart, run the Tink controller and Rufio for every site. Among those
 // that let Kubetink manage the CRDs, are not being deleted, and are not refused for a conflict with another
-// site, the one with the newest spec.version; among equals the present primary, then the first by Before. It
-// returns nil when none does.
+// site, the one with the newest spec.version; among equals the oldest (olderFirst). It returns nil when none
+// does.
 // checked, when not nil, is one of all that has just passed Check: its status may still say it was refused.
 func Primary(all []*kubetinkv1alpha1.Tinkerbell, checked *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.Tinkerbell {
 	var best *kubetinkv1alpha1.Tinkerbell
@@ -166,25 +166,21 @@ func Primary(all []*kubetinkv1alpha1.Tinkerbell, checked *kubetinkv1alpha1.Tinke
 			best = tb
 			continue
 		}
-		if c := catalog.Compare(tb.Spec.Version, best.Spec.Version); c > 0 || (c == 0 && primaryBefore(tb, best)) {
+		if c := catalog.Compare(tb.Spec.Version, best.Spec.Version); c > 0 || (c == 0 && olderFirst(tb, best)) {
 			best = tb
 		}
 	}
 	return best
 }
 
-// primaryBefore orders two sites of the same release for the primary's place: the one that is the primary now
-// (it has installed something as the primary) keeps it, so the place does not move when the other one installs;
-// otherwise Before decides.
-func primaryBefore(a, b *kubetinkv1alpha1.Tinkerbell) bool {
-	if ap, bp := isPrimary(a), isPrimary(b); ap != bp {
-		return ap
+// olderFirst orders two sites of the same release for the primary's place by what never changes: the older
+// one (timestamps have one-second resolution), ties broken by namespace/name. What a site has installed, or
+// believes, changes as the sites reconcile; ordering by it made two sites name each other the primary.
+func olderFirst(a, b *kubetinkv1alpha1.Tinkerbell) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
 	}
-	return Before(a, b)
-}
-
-func isPrimary(tb *kubetinkv1alpha1.Tinkerbell) bool {
-	return installed(tb) && tb.Status.PrimarySite == ""
+	return Key(a) < Key(b)
 }
 
 // Refused reports whether tb's status says it was refused for a conflict with another site.

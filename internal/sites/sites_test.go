@@ -170,11 +170,12 @@ func TestPrimary(t *testing.T) {
 	if got := Primary([]*kubetinkv1alpha1.Tinkerbell{a, b, c}, a); got != a {
 		t.Errorf("provider %s, want sites/a: it has just passed the site check, whatever its status says", Key(got))
 	}
-	// Among equal releases the present primary keeps its place, even beside an older Tinkerbell that installed.
-	p, q := site("p", "v0.25.0", 5, ""), site("q", "v0.25.0", 0, "")
-	q.Status.PrimarySite = "sites/p"
+	// Among equal releases the oldest, whatever the sites have installed or believe: the choice must not move
+	// as they reconcile.
+	p, q := fresh(site("p", "v0.25.0", 0, "")), site("q", "v0.25.0", 5, "")
+	q.Status.PrimarySite = ""
 	if got := Primary([]*kubetinkv1alpha1.Tinkerbell{q, p}, nil); got != p {
-		t.Errorf("primary %s, want sites/p: it is the primary, and q (older) has installed as another site", Key(got))
+		t.Errorf("primary %s, want sites/p: the older one, though it has installed nothing yet", Key(got))
 	}
 	if got := Primary([]*kubetinkv1alpha1.Tinkerbell{site("x", "v9.9.9", 0, "")}, nil); got != nil {
 		t.Errorf("provider %s, want none for a version outside the catalog", Key(got))

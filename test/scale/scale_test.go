@@ -45,6 +45,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -199,7 +200,7 @@ func runScale(b *testing.B, bin string, sites int) {
 				half = time.Since(start)
 			}
 		case <-deadline:
-			b.Fatalf("only %d of %d sites ready after 5 minutes", n, sites)
+			b.Fatalf("only %d of %d sites ready after 5 minutes; the others' Ready reasons: %s", n, sites, notReadyReasons(ctx, b, env))
 		}
 	}
 	elapsed := time.Since(start)
@@ -232,15 +233,38 @@ func runScale(b *testing.B, bin string, sites int) {
 	b.Logf("CPU seconds: %s", cpuAfter.sub(cpuBefore))
 }
 
+// notReadyReasons counts the Ready reasons of the Tinkerbells that are not Ready, for a harness that gives up.
+func notReadyReasons(ctx context.Context, b *testing.B, env *testutil.Environment) string {
+	b.Helper()
+	list := &kubetinkv1alpha1.TinkerbellList{}
+	if err := env.Client.List(ctx, list); err != nil {
+		return err.Error()
+	}
+	count := map[string]int{}
+	example := map[string]string{}
+	for i := range list.Items {
+		c := apimeta.FindStatusCondition(list.Items[i].Status.Conditions, meta.ReadyCondition)
+		switch {
+		case c == nil:
+			count["none"]++
+		case c.Status != metav1.ConditionTrue:
+			count[c.Reason]++
+			example[c.Reason] = list.Items[i].Name + ": " + c.Message
+		}
+	}
+	return fmt.Sprintf("%v, for example %v", count, example)
+}
+
 // siteCreators is how many sites the harness creates at the same time.
 const siteCreators = 8
 
-// site returns the i-th Tinkerbell, each with its own target namespace and public IP.
+// site returns the i-th Tinkerbell, each with its own target namespace (the only one it serves: the sites of
+// one cluster) and public IP. The first is the primary: it alone applies the CRDs.
 func site(i int) *kubetinkv1alpha1.Tinkerbell {
 	return &kubetinkv1alpha1.Tinkerbell{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "sites", Name: fmt.Sprintf("site-%03d", i)},
 		Spec: kubetinkv1alpha1.TinkerbellSpec{
-			Version: "v0.25.0", TargetNamespace: fmt.Sprintf("tinkerbell-%03d", i),
+			Version: "v0.25.0", TargetNamespace: fmt.Sprintf("tinkerbell-%03d", i), Scope: kubetinkv1alpha1.ScopeNamespace,
 			PublicIP:            kubetinkv1alpha1.IPv4Address(fmt.Sprintf("10.10.%d.%d", i/250, i%250+1)),
 			ArtifactsFileServer: "http://10.20.0.1:7173",
 			TrustedProxies:      []kubetinkv1alpha1.CIDR{"10.244.0.0/16"},
