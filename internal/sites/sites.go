@@ -129,6 +129,9 @@ func binaryAppliesCRDs(tb *kubetinkv1alpha1.Tinkerbell) bool {
 // what the next CRDs prune (migration.CRDBoundaries). Versions the catalog does not know are left to the
 // version check.
 func epochBoundary(a, b string) string {
+	if a == b {
+		return "" // the common case, and every pass checks every pair: no look-up
+	}
 	if _, err := catalog.Lookup(a); err != nil {
 		return ""
 	}
@@ -157,6 +160,13 @@ func Primary(all []*kubetinkv1alpha1.Tinkerbell, checked *kubetinkv1alpha1.Tinke
 	for _, tb := range all {
 		refused := Refused(tb) && (checked == nil || !Same(tb, checked))
 		if !tb.CRDsManaged() || !tb.DeletionTimestamp.IsZero() || refused {
+			continue
+		}
+		if best != nil && tb.Spec.Version == best.Spec.Version {
+			// Looked up already, and equal: every pass weighs every site, so skip the version arithmetic.
+			if olderFirst(tb, best) {
+				best = tb
+			}
 			continue
 		}
 		if _, err := catalog.Lookup(tb.Spec.Version); err != nil {
