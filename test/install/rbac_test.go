@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -189,6 +190,9 @@ func TestRBAC_MigrationServiceAccount(t *testing.T) {
 	}
 	g.Expect(k8sClient.Create(t.Context(), crb)).To(Succeed())
 	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), crb) })
+	// The apiserver's RBAC authorizer learns of a new binding from its informer, a moment after the create.
+	g.Eventually(func() bool { return allowed(t, user, groups, updateHardware) }).WithTimeout(10*time.Second).
+		WithPolling(50*time.Millisecond).Should(BeTrue(), "the binding never took effect")
 
 	expectAccess(t, user, groups, []access{
 		updateHardware,
