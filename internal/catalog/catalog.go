@@ -217,3 +217,12 @@ func (r Release) clone() Release {
 	r.CRDs.Paths = slices.Clone(r.CRDs.Paths)
 	return r
 }
+
+// FixedHookOSClaim reports whether the release's chart names the claim of its HookOS volume hook-artifacts
+// whatever the values say, while its file server mounts the claim named after the volume: renaming the volume
+// would leave the file server without its claim, so the volume keeps its name and only one site of a cluster can
+// use it. True for stack 0.6.2 (templates/nginx_pvc.yaml) and tinkerbell v0.19.0 and v0.19.1
+// (templates/hookos/pvc.yaml; v0.19.2 names the claim after the volume).
+func (r Release) FixedHookOSClaim() bool {
+	return r.Legacy || Compare(r.Version, "v0.19.2") < 0
+}

@@ -85,6 +85,9 @@ func check(obj, other *kubetinkv1alpha1.Tinkerbell) *Conflict {
 			other.GetTargetNamespace(), Key(other))
 	case first && obj.Spec.PublicIP != "" && obj.Spec.PublicIP == other.Spec.PublicIP:
 		return siteConflict("spec.publicIP %s is already the address of Tinkerbell %s; give each site its own", obj.Spec.PublicIP, Key(other))
+	case first && fixedVolume(obj) && fixedVolume(other):
+		return siteConflict("Tinkerbell %s runs its chart's HookOS volume too, and the charts of %s and %s name its claim hook-artifacts whatever the values say: give this one spec.addons.hookOS.persistence.existingClaim, or turn its HookOS off",
+			Key(other), obj.Spec.Version, other.Spec.Version)
 	case first && binaryAppliesCRDs(obj):
 		return siteConflict("spec.crds.managed false makes this Tinkerbell's binary apply its own CRDs at every start, over the CRDs of Tinkerbell %s; let Kubetink manage the CRDs when a cluster has several sites",
 			Key(other))
@@ -116,6 +119,17 @@ func refusedFirst(obj, other *kubetinkv1alpha1.Tinkerbell) bool {
 
 func moving(tb *kubetinkv1alpha1.Tinkerbell) bool {
 	return tb.Status.LastAppliedVersion != tb.Spec.Version
+}
+
+// fixedVolume reports whether tb runs its chart's own HookOS volume under the chart's fixed name
+// (catalog.Release.FixedHookOSClaim).
+func fixedVolume(tb *kubetinkv1alpha1.Tinkerbell) bool {
+	rel, err := catalog.Lookup(tb.Spec.Version)
+	if err != nil || !rel.FixedHookOSClaim() || !tb.Spec.Addons.HookOSEnabled() {
+		return false
+	}
+	a := tb.Spec.Addons
+	return a == nil || a.HookOS == nil || a.HookOS.Persistence == nil || a.HookOS.Persistence.ExistingClaim == ""
 }
 
 // binaryAppliesCRDs reports whether the stack's own binary applies CRDs: the unified chart's CRD migration,

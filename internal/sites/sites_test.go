@@ -49,6 +49,12 @@ func fresh(tb *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.Tinkerbell {
 	return tb
 }
 
+// claim gives a site an existing claim for its HookOS artifacts.
+func claim(tb *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.Tinkerbell {
+	tb.Spec.Addons = &kubetinkv1alpha1.Addons{HookOS: &kubetinkv1alpha1.HookOSAddon{Persistence: &kubetinkv1alpha1.HookOSPersistence{ExistingClaim: "hook"}}}
+	return tb
+}
+
 func TestCheck(t *testing.T) {
 	ns := kubetinkv1alpha1.ScopeNamespace
 	cluster := kubetinkv1alpha1.ScopeCluster
@@ -79,7 +85,12 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "alone, every namespace", obj: site("a", "v0.25.0", 0, "")},
 		{name: "two namespaced sites", obj: site("b", "v0.25.0", 1, ns), others: []*kubetinkv1alpha1.Tinkerbell{site("a", "v0.24.0", 0, ns)}},
-		{name: "two legacy sites are namespaced by default", obj: site("b", "0.6.2", 1, ""), others: []*kubetinkv1alpha1.Tinkerbell{site("a", "0.6.2", 0, "")}},
+		{name: "two legacy sites are namespaced by default", obj: claim(site("b", "0.6.2", 1, "")), others: []*kubetinkv1alpha1.Tinkerbell{site("a", "0.6.2", 0, "")}},
+		{
+			name: "two legacy sites with the chart's HookOS volume", obj: site("b", "0.6.2", 1, ""),
+			others: []*kubetinkv1alpha1.Tinkerbell{site("a", "0.6.2", 0, "")},
+			reason: kubetinkv1alpha1.SiteConflictReason, words: []string{"sites/a", "hook-artifacts", "existingClaim"},
+		},
 		{
 			name: "a namespaced site beside one serving every namespace", obj: site("b", "v0.25.0", 1, ns),
 			others: []*kubetinkv1alpha1.Tinkerbell{site("a", "v0.25.0", 0, "")},
@@ -109,7 +120,7 @@ func TestCheck(t *testing.T) {
 			others: []*kubetinkv1alpha1.Tinkerbell{site("a", "v0.25.0", 0, ns)},
 			reason: kubetinkv1alpha1.SiteConflictReason, words: []string{"spec.crds.managed false", "sites/a"},
 		},
-		{name: "a legacy chart installs CRDs once", obj: managedOff(site("b", "0.6.2", 1, "")), others: []*kubetinkv1alpha1.Tinkerbell{site("a", "0.6.2", 0, "")}},
+		{name: "a legacy chart installs CRDs once", obj: managedOff(claim(site("b", "0.6.2", 1, ""))), others: []*kubetinkv1alpha1.Tinkerbell{site("a", "0.6.2", 0, "")}},
 		{
 			name: "sites of two CRD epochs: the one moving is refused", obj: moving(site("a", "v0.19.0", 0, ns), "v0.25.0"),
 			others: []*kubetinkv1alpha1.Tinkerbell{site("b", "v0.19.3", 1, ns)},

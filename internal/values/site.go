@@ -58,7 +58,7 @@ func siteName(base, ns string) string {
 //   - kube-vip's ClusterRole and binding and the HookOS volume and StorageClass named after the namespace.
 //
 // A stack serving every namespace keeps the chart's defaults: it is the only one in its cluster.
-func unifiedSite(t *tree, obj *kubetinkv1alpha1.Tinkerbell, primary bool) {
+func unifiedSite(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, primary bool) {
 	if obj.ServesAllNamespaces() {
 		return
 	}
@@ -73,7 +73,7 @@ func unifiedSite(t *tree, obj *kubetinkv1alpha1.Tinkerbell, primary bool) {
 	}
 	t.set(envs+"rufio.leaderElectionNamespace", ns)
 	t.set(envs+"tinkController.leaderElectionNamespace", ns)
-	siteObjectNames(t, obj, "optional.kubevip", "optional.hookos.persistence")
+	siteObjectNames(t, obj, "optional.kubevip", "optional.hookos.persistence", !rel.FixedHookOSClaim())
 }
 
 // stackSite names the cluster-scoped objects of the legacy stack chart after the target namespace. The stack
@@ -84,14 +84,16 @@ func stackSite(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell) e
 	if obj.Spec.Scope == kubetinkv1alpha1.ScopeCluster {
 		return fmt.Errorf("spec.scope Cluster is not supported by the legacy stack chart %s: its Hegel and Rufio serve only the target namespace; use scope Namespace", rel.Version)
 	}
-	siteObjectNames(t, obj, "stack.kubevip", "stack.hook.persistence")
+	// The volume keeps its name (catalog.Release.FixedHookOSClaim); two such sites are refused (package sites).
+	siteObjectNames(t, obj, "stack.kubevip", "stack.hook.persistence", !rel.FixedHookOSClaim())
 	return nil
 }
 
-// siteObjectNames names kube-vip's ClusterRole and binding (under kubeVip) and the HookOS local volume and its
-// StorageClass (under persistence) after the target namespace, for the add-ons that are on. A StorageClass named
-// in spec.addons.hookOS.persistence.localPersistentVolume.storageClassName is kept: the user chose it.
-func siteObjectNames(t *tree, obj *kubetinkv1alpha1.Tinkerbell, kubeVip, persistence string) {
+// siteObjectNames names kube-vip's ClusterRole and binding (under kubeVip) and the HookOS local volume (when
+// volume) and its StorageClass (under persistence) after the target namespace, for the add-ons that are on. A
+// StorageClass named in spec.addons.hookOS.persistence.localPersistentVolume.storageClassName is kept: the user
+// chose it.
+func siteObjectNames(t *tree, obj *kubetinkv1alpha1.Tinkerbell, kubeVip, persistence string, volume bool) {
 	ns := obj.GetTargetNamespace()
 	a := obj.Spec.Addons
 	if a.KubeVipEnabled() {
@@ -108,7 +110,9 @@ func siteObjectNames(t *tree, obj *kubetinkv1alpha1.Tinkerbell, kubeVip, persist
 	if p != nil && p.ExistingClaim != "" {
 		return // the chart creates no volume
 	}
-	t.set(persistence+".localPersistentVolume.name", siteName(hookOSVolumeName, ns))
+	if volume {
+		t.set(persistence+".localPersistentVolume.name", siteName(hookOSVolumeName, ns))
+	}
 	if p == nil || p.LocalPersistentVolume == nil || p.LocalPersistentVolume.StorageClassName == "" {
 		t.set(persistence+".localPersistentVolume.storageClassName", siteName(hookOSStorageClassName, ns))
 	}

@@ -182,7 +182,7 @@ func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerb
 		t.set(envs+s.env+".maxConcurrentReconciles", int64(*s.n))
 	}
 
-	unifiedSite(t, obj, primary)
+	unifiedSite(t, rel, obj, primary)
 	if err := unifiedPlacement(t, l, obj); err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
 	"github.com/kubetink/kubetink/internal/render"
+	"github.com/kubetink/kubetink/internal/sites"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -68,6 +69,8 @@ type site struct {
 	// SMEE_BACKEND_KUBE_NAMESPACE, --kubernetes-namespace, -kube-namespace, --namespace on the stack chart).
 	// A container told nothing watches every namespace.
 	watched map[string]string
+	// claims are the PersistentVolumeClaims the chart renders; mounted those its workloads mount.
+	claims, mounted []string
 	// controllers are the unified binary's TINKERBELL_ENABLE_TINK_CONTROLLER and _RUFIO_CONTROLLER, "" when the
 	// chart sets neither (the legacy stack, whose controllers take a namespace).
 	controllers string
@@ -99,7 +102,15 @@ func renderSite(t *testing.T, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerb
 			s.clusterScoped = append(s.clusterScoped, k+"/"+o.GetName())
 		case !namespacedKinds[k]:
 			t.Errorf("%s renders %s %s, a kind Kubetink does not know: classify it as cluster-scoped or namespaced", rel.Version, k, o.GetName())
+		case k == "PersistentVolumeClaim":
+			s.claims = append(s.claims, o.GetName())
 		case k == "Deployment":
+			volumes, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "volumes")
+			for _, v := range volumes {
+				if name, ok, _ := unstructured.NestedString(v.(map[string]any), "persistentVolumeClaim", "claimName"); ok {
+					s.mounted = append(s.mounted, o.GetName()+"/"+name)
+				}
+			}
 			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 			for _, c := range containers {
 				c, _ := c.(map[string]any)
@@ -188,7 +199,22 @@ func TestSitesShareNoClusterScopedObject(t *testing.T) {
 			}
 			for _, n := range []int{2, 5} {
 				owner := map[string]string{}
-				for i, obj := range sitesOf(base, n) {
+				all := sitesOf(base, n)
+				for i, obj := range all {
+					if i > 0 && rel.FixedHookOSClaim() {
+						// The chart's HookOS claim has a fixed name: one site may use it, the others bring a claim,
+						// as the refusal of package sites tells them.
+						obj.Spec.Addons = &kubetinkv1alpha1.Addons{HookOS: &kubetinkv1alpha1.HookOSAddon{
+							Persistence: &kubetinkv1alpha1.HookOSPersistence{ExistingClaim: "hook"}}}
+					}
+				}
+				for _, obj := range all {
+					obj.Spec.Version = rel.Version
+					if c := sites.Check(obj, all); c != nil {
+						t.Fatalf("%d sites: %s is refused: %s", n, obj.Name, c.Message)
+					}
+				}
+				for i, obj := range all {
 					f := facts
 					if i > 0 {
 						f.PrimarySite = obj.Namespace + "/site-0"
@@ -214,6 +240,14 @@ func TestSitesShareNoClusterScopedObject(t *testing.T) {
 					}
 					if len(s.watched) == 0 {
 						t.Fatalf("site %s: found no Tinkerbell service container", s.targetNamespace)
+					}
+					// What a site's workloads mount exists: a renamed volume must not leave a claim behind
+					// (stack 0.6.2 names its claim hook-artifacts whatever the values say).
+					for _, m := range s.mounted {
+						_, name, _ := strings.Cut(m, "/")
+						if name != "hook" && !slices.Contains(s.claims, name) {
+							t.Errorf("site %s: Deployment %s mounts claim %s, which the chart does not render (it renders %v)", s.targetNamespace, m, name, s.claims)
+						}
 					}
 					for c, ns := range s.watched {
 						if ns != s.targetNamespace {
