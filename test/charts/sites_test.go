@@ -220,39 +220,12 @@ func TestSitesShareNoClusterScopedObject(t *testing.T) {
 						f.PrimarySite = obj.Namespace + "/site-0"
 					}
 					s := renderSite(t, rel, obj, f)
-					if !rel.Legacy {
-						want := "true true "
-						if i > 0 {
-							want = "false false "
-						}
-						if s.controllers != want {
-							t.Errorf("site %s (primary: %t): Tink controller and Rufio enabled %q, want %q", s.targetNamespace, i == 0, s.controllers, want)
-						}
-					}
+					checkSite(t, rel, i == 0, s)
 					for _, name := range s.clusterScoped {
 						if other, taken := owner[name]; taken {
 							t.Errorf("%d sites: %s is rendered by site %s and by site %s", n, name, other, s.targetNamespace)
 						}
 						owner[name] = s.targetNamespace
-						if kind, _, _ := strings.Cut(name, "/"); i > 0 && (kind == "ClusterRole" || kind == "ClusterRoleBinding") && !strings.Contains(name, "kube-vip") {
-							t.Errorf("site %s renders %s: the binary's RBAC of a site other than the primary is namespaced", s.targetNamespace, name)
-						}
-					}
-					if len(s.watched) == 0 {
-						t.Fatalf("site %s: found no Tinkerbell service container", s.targetNamespace)
-					}
-					// What a site's workloads mount exists: a renamed volume must not leave a claim behind
-					// (stack 0.6.2 names its claim hook-artifacts whatever the values say).
-					for _, m := range s.mounted {
-						_, name, _ := strings.Cut(m, "/")
-						if name != "hook" && !slices.Contains(s.claims, name) {
-							t.Errorf("site %s: Deployment %s mounts claim %s, which the chart does not render (it renders %v)", s.targetNamespace, m, name, s.claims)
-						}
-					}
-					for c, ns := range s.watched {
-						if ns != s.targetNamespace {
-							t.Errorf("site %s: %s watches %q, want only its own namespace", s.targetNamespace, c, ns)
-						}
 					}
 				}
 			}
@@ -271,6 +244,44 @@ func TestSitesShareNoClusterScopedObject(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSite checks one site of several: only the primary runs the Tink controller and Rufio and has a
+// ClusterRole of the binary's, every service that takes a namespace watches only the site's, and what its
+// workloads mount exists.
+func checkSite(t *testing.T, rel catalog.Release, primary bool, s site) {
+	t.Helper()
+	if !rel.Legacy {
+		want := "false false "
+		if primary {
+			want = "true true "
+		}
+		if s.controllers != want {
+			t.Errorf("site %s (primary: %t): Tink controller and Rufio enabled %q, want %q", s.targetNamespace, primary, s.controllers, want)
+		}
+	}
+	for _, name := range s.clusterScoped {
+		if kind, _, _ := strings.Cut(name, "/"); !primary && (kind == "ClusterRole" || kind == "ClusterRoleBinding") && !strings.Contains(name, "kube-vip") {
+			t.Errorf("site %s renders %s: the binary's RBAC of a site other than the primary is namespaced", s.targetNamespace, name)
+		}
+	}
+	if len(s.watched) == 0 {
+		t.Fatalf("site %s: found no Tinkerbell service container", s.targetNamespace)
+	}
+	for c, ns := range s.watched {
+		if ns != s.targetNamespace {
+			t.Errorf("site %s: %s watches %q, want only its own namespace", s.targetNamespace, c, ns)
+		}
+	}
+	// What a site's workloads mount exists: a renamed volume must not leave a claim behind (stack 0.6.2 and
+	// tinkerbell v0.19.0-v0.19.1 name their claim hook-artifacts whatever the values say). "hook" is the
+	// existing claim the test gives.
+	for _, m := range s.mounted {
+		_, name, _ := strings.Cut(m, "/")
+		if name != "hook" && !slices.Contains(s.claims, name) {
+			t.Errorf("site %s: Deployment %s mounts claim %s, which the chart does not render (it renders %v)", s.targetNamespace, m, name, s.claims)
+		}
 	}
 }
 
