@@ -176,6 +176,23 @@ func (in *Addons) HookOSEnabled() bool {
 	return in == nil || in.HookOS == nil || unsetOrTrue(in.HookOS.Enabled)
 }
 
+// HookOSExistingClaim returns spec.addons.hookOS.persistence.existingClaim, or "".
+func (in *Addons) HookOSExistingClaim() string {
+	if in == nil || in.HookOS == nil || in.HookOS.Persistence == nil {
+		return ""
+	}
+	return in.HookOS.Persistence.ExistingClaim
+}
+
+// ServedNamespace returns the one namespace whose objects the stack serves, or "" when it serves every
+// namespace (ServesAllNamespaces).
+func (in *Tinkerbell) ServedNamespace() string {
+	if in.ServesAllNamespaces() {
+		return ""
+	}
+	return in.GetTargetNamespace()
+}
+
 // unsetOrTrue reads an optional switch that defaults to on.
 func unsetOrTrue(b *bool) bool {
 	return b == nil || *b

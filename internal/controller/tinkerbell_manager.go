@@ -335,11 +335,7 @@ func (r *TinkerbellReconciler) otherSites(ctx context.Context, o client.Object) 
 		if tb.Name == o.GetName() && tb.Namespace == o.GetNamespace() {
 			continue // its own watch has it
 		}
-		want := ""
-		if primary != nil && tb.CRDsManaged() && !sites.Same(primary, tb) {
-			want = sites.Key(primary)
-		}
-		if sites.Refused(tb) || tb.Status.PrimarySite != want {
+		if sites.Refused(tb) || tb.Status.PrimarySite != sites.PrimaryOf(tb, primary) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: tb.Namespace, Name: tb.Name}})
 		}
 	}

@@ -58,10 +58,7 @@ func (r *TinkerbellReconciler) checkSite(ctx context.Context, s *scope) error {
 	if c := sites.Check(s.obj, all); c != nil {
 		return stalled(c.Reason, "%s", c.Message)
 	}
-	s.facts.PrimarySite = ""
-	if p := sites.Primary(all, s.obj); p != nil && !sites.Same(p, s.obj) && s.obj.CRDsManaged() {
-		s.facts.PrimarySite = sites.Key(p)
-	}
+	s.facts.PrimarySite = sites.PrimaryOf(s.obj, sites.Primary(all, s.obj))
 	s.obj.Status.PrimarySite = s.facts.PrimarySite
 	return nil
 }

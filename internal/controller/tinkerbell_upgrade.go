@@ -258,15 +258,6 @@ func (r *TinkerbellReconciler) migrating(s *scope, format string, args ...any) e
 	return waiting(kubetinkv1alpha1.MigrationInProgressReason, format, args...)
 }
 
-// servedNamespace is the one namespace whose objects obj's stack serves, or "" when it serves every namespace:
-// its upgrades look at and migrate only those objects, and leave other sites' alone.
-func servedNamespace(obj *kubetinkv1alpha1.Tinkerbell) string {
-	if obj.ServesAllNamespaces() {
-		return ""
-	}
-	return obj.GetTargetNamespace()
-}
-
 // preflight lists the Workflows and BMC Jobs that must finish before an upgrade starts, in the namespaces obj
 // serves. Kinds whose CRD is not installed block nothing.
 func (r *TinkerbellReconciler) preflight(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) ([]string, error) {
@@ -275,7 +266,7 @@ func (r *TinkerbellReconciler) preflight(ctx context.Context, obj *kubetinkv1alp
 		list := &unstructured.UnstructuredList{}
 		list.SetAPIVersion(t.APIVersion())
 		list.SetKind(t.Kind + "List")
-		if err := r.List(ctx, list, client.InNamespace(servedNamespace(obj))); err != nil {
+		if err := r.List(ctx, list, client.InNamespace(obj.ServedNamespace())); err != nil {
 			if apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 				continue
 			}
@@ -402,7 +393,7 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 		Phase:              phase,
 		PublicIP:           s.result.PublicIP,
 		BackupNamespace:    s.obj.Namespace,
-		ObjectsNamespace:   servedNamespace(s.obj),
+		ObjectsNamespace:   s.obj.ServedNamespace(),
 		Labels:             map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
 	})
 	job.Annotations[generationAnnotation] = strconv.FormatInt(s.obj.Generation, 10)

@@ -181,10 +181,7 @@ func Sites(objs []*kubetinkv1alpha1.Tinkerbell, facts values.Facts) ([]*Result, 
 			return nil, fmt.Errorf("%s: %s: %s", sites.Key(obj), c.Reason, c.Message)
 		}
 		f := facts
-		f.PrimarySite = ""
-		if provider != nil && obj.CRDsManaged() && !sites.Same(provider, obj) {
-			f.PrimarySite = sites.Key(provider)
-		}
+		f.PrimarySite = sites.PrimaryOf(obj, provider)
 		res, err := Render(obj, f)
 		if err != nil {
 			if len(objs) > 1 {

@@ -125,11 +125,7 @@ func moving(tb *kubetinkv1alpha1.Tinkerbell) bool {
 // (catalog.Release.FixedHookOSClaim).
 func fixedVolume(tb *kubetinkv1alpha1.Tinkerbell) bool {
 	rel, err := catalog.Lookup(tb.Spec.Version)
-	if err != nil || !rel.FixedHookOSClaim() || !tb.Spec.Addons.HookOSEnabled() {
-		return false
-	}
-	a := tb.Spec.Addons
-	return a == nil || a.HookOS == nil || a.HookOS.Persistence == nil || a.HookOS.Persistence.ExistingClaim == ""
+	return err == nil && rel.FixedHookOSClaim() && tb.Spec.Addons.HookOSEnabled() && tb.Spec.Addons.HookOSExistingClaim() == ""
 }
 
 // binaryAppliesCRDs reports whether the stack's own binary applies CRDs: the unified chart's CRD migration,
@@ -207,6 +203,15 @@ func olderFirst(a, b *kubetinkv1alpha1.Tinkerbell) bool {
 	return Key(a) < Key(b)
 }
 
+// PrimaryOf is what tb records as its primary site (status.primarySite, values.Facts.PrimarySite), given the
+// cluster's primary: its key when that is another Tinkerbell and tb lets Kubetink manage the CRDs, else "".
+func PrimaryOf(tb, primary *kubetinkv1alpha1.Tinkerbell) string {
+	if primary == nil || Same(primary, tb) || !tb.CRDsManaged() {
+		return ""
+	}
+	return Key(primary)
+}
+
 // Refused reports whether tb's status says it was refused for a conflict with another site.
 func Refused(tb *kubetinkv1alpha1.Tinkerbell) bool {
 	c := apimeta.FindStatusCondition(tb.Status.Conditions, meta.StalledCondition)
@@ -220,10 +225,7 @@ func Before(a, b *kubetinkv1alpha1.Tinkerbell) bool {
 	if ai, bi := installed(a), installed(b); ai != bi {
 		return ai
 	}
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return Key(a) < Key(b)
+	return olderFirst(a, b)
 }
 
 func installed(tb *kubetinkv1alpha1.Tinkerbell) bool {

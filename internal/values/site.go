@@ -103,12 +103,12 @@ func siteObjectNames(t *tree, obj *kubetinkv1alpha1.Tinkerbell, kubeVip, persist
 	if !a.HookOSEnabled() {
 		return
 	}
+	if a.HookOSExistingClaim() != "" {
+		return // the chart creates no volume
+	}
 	var p *kubetinkv1alpha1.HookOSPersistence
 	if h := hookOSSpec(a); h != nil {
 		p = h.Persistence
-	}
-	if p != nil && p.ExistingClaim != "" {
-		return // the chart creates no volume
 	}
 	if volume {
 		t.set(persistence+".localPersistentVolume.name", siteName(hookOSVolumeName, ns))
