@@ -80,7 +80,7 @@ type scope struct {
 	// written are the objects this pass applied, as the apiserver returned them, by inventory id. The cache may
 	// not have seen these writes yet, and a stale copy would report the previous generation's readiness.
 	written map[string]*unstructured.Unstructured
-	// upgrade is set while spec.version is above status.lastAppliedVersion.
+	// upgrade is the upgrade in progress (status.upgrade) and its plan; nil when none runs.
 	upgrade *upgrade
 }
 
@@ -191,11 +191,11 @@ func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alp
 		{"check_version", r.checkVersion},     // supported, and no silent downgrade
 		{"gather_facts", r.gatherFacts},       // node pod CIDRs, LoadBalancer IP
 		{"render", r.render},                  // the Flux objects, from the pure render package
-		{"migrate_pre", r.migratePre},         // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
+		{"begin_upgrade", r.beginUpgrade},     // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
 		{"apply", r.applyAll},                 // sources and CRDs, then (once the CRDs are ready) the HelmRelease
 		{"prune", r.prune},                    // delete what is no longer rendered
 		{"check_readiness", r.checkReadiness}, // mirror the objects' readiness
-		{"migrate_post", r.migratePost},       // upgrades: post-upgrade Job, then record the migrations
+		{"complete_upgrade", r.completeUpgrade}, // upgrades: post-upgrade Job, then record the migrations
 	} {
 		start := time.Now()
 		err := step.run(ctx, s)
