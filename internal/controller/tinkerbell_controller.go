@@ -187,14 +187,14 @@ func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alp
 		name string
 		run  func(context.Context, *scope) error
 	}{
-		{"check_site", r.checkSite},           // what a site owns alone; which site applies the CRDs
-		{"check_version", r.checkVersion},     // supported, and no silent downgrade
-		{"gather_facts", r.gatherFacts},       // node pod CIDRs, LoadBalancer IP
-		{"render", r.render},                  // the Flux objects, from the pure render package
-		{"begin_upgrade", r.beginUpgrade},     // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
-		{"apply", r.applyAll},                 // sources and CRDs, then (once the CRDs are ready) the HelmRelease
-		{"prune", r.prune},                    // delete what is no longer rendered
-		{"check_readiness", r.checkReadiness}, // mirror the objects' readiness
+		{"check_site", r.checkSite},             // what a site owns alone; which site applies the CRDs
+		{"check_version", r.checkVersion},       // supported, and no silent downgrade
+		{"gather_facts", r.gatherFacts},         // node pod CIDRs, LoadBalancer IP
+		{"render", r.render},                    // the Flux objects, from the pure render package
+		{"begin_upgrade", r.beginUpgrade},       // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
+		{"apply", r.applyAll},                   // sources and CRDs, then (once the CRDs are ready) the HelmRelease
+		{"prune", r.prune},                      // delete what is no longer rendered
+		{"check_readiness", r.checkReadiness},   // mirror the objects' readiness
 		{"complete_upgrade", r.completeUpgrade}, // upgrades: post-upgrade Job, then record the migrations
 	} {
 		start := time.Now()
