@@ -39,17 +39,17 @@ import (
 type Change string
 
 const (
-	// Unchanged: no upgrade, or the recorded one goes on.
+	// Unchanged means no upgrade, or the recorded one goes on.
 	Unchanged Change = "Unchanged"
-	// Started: spec.version rose above the installed version; a new upgrade starts at Preflight.
+	// Started means spec.version rose above the installed version; a new upgrade starts at Preflight.
 	Started Change = "Started"
-	// Superseded: spec.version moved to another newer version before the recorded upgrade completed; the new one
+	// Superseded means spec.version moved to another newer version before the recorded upgrade completed; the new one
 	// starts again at Preflight (every transform is idempotent, so steps that already ran are safe to repeat).
 	Superseded Change = "Superseded"
-	// Cancelled: spec.version went back to the installed version before anything changed the cluster (or a
+	// Cancelled means spec.version went back to the installed version before anything changed the cluster (or a
 	// downgrade is allowed); the upgrade is dropped.
 	Cancelled Change = "Cancelled"
-	// RevertRefused: spec.version went back to the installed version after migrations or the new release had
+	// RevertRefused means spec.version went back to the installed version after migrations or the new release had
 	// changed the cluster; the recorded upgrade stays until the user moves on or allows the downgrade.
 	RevertRefused Change = "RevertRefused"
 )
@@ -156,12 +156,12 @@ type Observation struct {
 type Action string
 
 const (
-	// Proceed: the phase's work is done; go on with Decision.Phase in the same pass, or complete the upgrade
+	// Proceed means the phase's work is done; go on with Decision.Phase in the same pass, or complete the upgrade
 	// when it is empty.
 	Proceed Action = "Proceed"
-	// Wait: what the phase waits for is not done yet (blockers, a busy release, a running Job, an uninstall).
+	// Wait means what the phase waits for is not done yet (blockers, a busy release, a running Job, an uninstall).
 	Wait Action = "Wait"
-	// Refuse: objects block the upgrade until the user changes them; stall.
+	// Refuse means objects block the upgrade until the user changes them; stall.
 	Refuse Action = "Refuse"
 	// Suspend the installed version's releases.
 	Suspend Action = "Suspend"
@@ -169,7 +169,7 @@ const (
 	StartJob Action = "StartJob"
 	// RetryJob deletes a failed Job of an earlier generation or reconcile request, to run it again.
 	RetryJob Action = "RetryJob"
-	// Fail: the phase's Job failed for this generation; stall with its message, the installed version keeps
+	// Fail means the phase's Job failed for this generation; stall with its message, the installed version keeps
 	// running.
 	Fail Action = "Fail"
 	// Uninstall deletes the legacy stack release.
