@@ -39,7 +39,7 @@ import (
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
-// migrateTestdata is the migration package's test data: upstream CRDs per release and upstream-shaped objects.
+// migrateTestdata is the migration package's test data: upstream-shaped objects and the CRD written for them.
 var migrateTestdata = filepath.Join("..", "..", "internal", "migration", "testdata")
 
 // runMigrateCLI runs "kubetink <args>" in-process and returns its output.
@@ -124,8 +124,7 @@ func TestMigrateCommandExitCode(t *testing.T) {
 // TestMigrateCommand runs "kubetink migrate" against a real apiserver serving the legacy stack 0.6.2 CRDs.
 func TestMigrateCommand(t *testing.T) {
 	g := NewWithT(t)
-	env, err := testutil.Start(testutil.Options{CRDDirs: []string{
-		filepath.Join(migrateTestdata, "crds", "stack-0.6.2"),
+	env, err := testutil.Start(testutil.Options{TinkerbellCRDs: "0.6.2", CRDDirs: []string{
 		filepath.Join(migrateTestdata, "crds", "eksa-baseboardmanagement"),
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
