@@ -82,8 +82,7 @@ func (r Refusal) String() string {
 // without brackets, any port) count, as for the port rewrites; without hosts nothing is refused, since no URL can
 // be told to be Tinkerbell's.
 func Refusals(from, to string, hosts []string, workflows, bmcJobs []unstructured.Unstructured) []Refusal {
-	if from == "" || len(hosts) == 0 || catalog.Compare(from, sourceISOQueryVersion) < 0 ||
-		!crosses(from, to, SourceISOQueryIgnoredVersion) {
+	if len(hosts) == 0 || !MayRefuse(from, to) {
 		return nil
 	}
 	var out []Refusal
@@ -103,6 +102,13 @@ func Refusals(from, to string, hosts []string, workflows, bmcJobs []unstructured
 		out = append(out, sourceISORefusals(job, BMCJobs.Kind, actionMediaURLs(job, "spec", "tasks"), hosts)...)
 	}
 	return out
+}
+
+// MayRefuse reports whether Refusals can refuse the upgrade from "from" to "to" at all, so that a caller reads
+// the Workflows and bmc Jobs (and asks for Tinkerbell's hosts) only when they matter: from v0.22.x or v0.23.x to
+// v0.24.0 or later.
+func MayRefuse(from, to string) bool {
+	return from != "" && catalog.Compare(from, sourceISOQueryVersion) >= 0 && crosses(from, to, SourceISOQueryIgnoredVersion)
 }
 
 // mediaURL is a URL a BMC mounts and the field it is in.

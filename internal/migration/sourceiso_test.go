@@ -181,3 +181,13 @@ func collectURLFields(schema map[string]any, path string, out *[]string) {
 		collectURLFields(items, path+"[]", out)
 	}
 }
+
+func TestMayRefuse(t *testing.T) {
+	g := NewWithT(t)
+	for from, to := range map[string]string{"v0.22.0": "v0.24.0", "v0.22.1": "v0.25.0", "v0.23.0": "v0.24.0"} {
+		g.Expect(MayRefuse(from, to)).To(BeTrue(), "%s -> %s", from, to)
+	}
+	for from, to := range map[string]string{"": "v0.25.0", "0.6.2": "v0.25.0", "v0.21.0": "v0.24.0", "v0.22.1": "v0.23.0", "v0.24.0": "v0.25.0"} {
+		g.Expect(MayRefuse(from, to)).To(BeFalse(), "%s -> %s", from, to)
+	}
+}
