@@ -52,8 +52,8 @@ type Options struct {
 	BackupNamespace string
 	// DryRun sends every write with dryRun=All: the apiserver validates and prunes but persists nothing.
 	DryRun bool
-	// SkipPreflight runs the PreUpgrade phase of the legacy stack reinstall even while Workflows or bmc Jobs are
-	// running.
+	// SkipPreflight runs the PreUpgrade phase even though the preflight blocks the upgrade (running Workflows or
+	// bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on the sourceISO query parameter).
 	SkipPreflight bool
 }
 
@@ -118,6 +118,11 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("migration %s rewrites URLs that point at Tinkerbell: set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host)", m.Name)
 		}
 	}
+	if len(hosts) == 0 && !opts.SkipPreflight && slices.Contains(opts.Phases, migration.PreUpgrade) && migration.MayRefuse(opts.From, opts.To) {
+		return nil, fmt.Errorf("the upgrade from %s to %s crosses %s, whose Smee ignores the sourceISO query parameter of ISO URLs that point at Tinkerbell: "+
+			"set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host) so that the preflight can find them",
+			opts.From, opts.To, migration.SourceISOQueryIgnoredVersion)
+	}
 	return r, nil
 }
 
@@ -167,31 +172,63 @@ func (r *Runner) Run(ctx context.Context, report func(Result)) ([]Result, error)
 	return results, nil
 }
 
-// preflight refuses the PreUpgrade phase of the legacy stack reinstall while Workflows or bmc Jobs are running
-// (see migration.Preflight).
+// preflight refuses the PreUpgrade phase while the upgrade is blocked or refused, by the rules the reconciler
+// applies: the legacy stack reinstall waits for running Workflows and bmc Jobs (migration.Preflight) and for
+// CAPT's objects to be paused (migration.CAPTBlockers); an upgrade across v0.24.0 is refused while Workflows or
+// bmc Jobs rely on the sourceISO query parameter (migration.Refusals). Kinds whose CRD is not installed count as
+// empty.
 func (r *Runner) preflight(ctx context.Context) error {
-	if r.opts.SkipPreflight || !slices.Contains(r.opts.Phases, migration.PreUpgrade) ||
-		!migration.RequiresReinstall(r.opts.From, r.opts.To) {
+	from, to := r.opts.From, r.opts.To
+	reinstall, mayRefuse := migration.RequiresReinstall(from, to), migration.MayRefuse(from, to)
+	if r.opts.SkipPreflight || !slices.Contains(r.opts.Phases, migration.PreUpgrade) || (!reinstall && !mayRefuse) {
 		return nil
 	}
-	workflows, _, err := r.list(ctx, migration.Workflows)
+	lists, err := r.listAll(ctx, migration.Workflows, migration.BMCJobs)
 	if err != nil {
 		return err
 	}
-	jobs, _, err := r.list(ctx, migration.BMCJobs)
-	if err != nil {
-		return err
+	var blocked, refused []string
+	if reinstall {
+		capt, err := r.listAll(ctx, migration.CAPTTargets()...)
+		if err != nil {
+			return err
+		}
+		for _, b := range migration.Preflight(lists[0], lists[1]) {
+			blocked = append(blocked, "  "+b.String())
+		}
+		for _, b := range migration.CAPTBlockers(from, to, capt[0], capt[1], capt[2]) {
+			blocked = append(blocked, "  "+b.String())
+		}
 	}
-	blockers := migration.Preflight(workflows, jobs)
-	if len(blockers) == 0 {
+	for _, rf := range migration.Refusals(from, to, r.env.Hosts, lists[0], lists[1]) {
+		refused = append(refused, "  "+rf.String())
+	}
+	var msgs []string
+	if len(blocked) > 0 {
+		msgs = append(msgs, fmt.Sprintf("the upgrade from %s to %s must wait until these are finished or paused (or run with --skip-preflight):\n%s",
+			from, to, strings.Join(blocked, "\n")))
+	}
+	if len(refused) > 0 {
+		msgs = append(msgs, fmt.Sprintf("the upgrade from %s to %s is refused until these objects are changed (or run with --skip-preflight):\n%s",
+			from, to, strings.Join(refused, "\n")))
+	}
+	if len(msgs) == 0 {
 		return nil
 	}
-	lines := make([]string, 0, len(blockers))
-	for _, b := range blockers {
-		lines = append(lines, "  "+b.String())
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// listAll lists each target; a kind whose CRD is not installed gives an empty list.
+func (r *Runner) listAll(ctx context.Context, targets ...migration.Target) ([][]unstructured.Unstructured, error) {
+	out := make([][]unstructured.Unstructured, 0, len(targets))
+	for _, t := range targets {
+		items, _, err := r.list(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items)
 	}
-	return fmt.Errorf("the upgrade from %s to %s must wait until these are finished (or run with --skip-preflight):\n%s",
-		r.opts.From, r.opts.To, strings.Join(lines, "\n"))
+	return out, nil
 }
 
 func (r *Runner) runMigration(ctx context.Context, m migration.Migration) (Result, error) {
