@@ -136,6 +136,9 @@ func waiting(reason, format string, args ...any) error {
 // (metadata only) to look again as soon as one finishes.
 // +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list;watch
 // +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list;watch
+// Leaving the legacy stack: Cluster API Provider Tinkerbell objects must be paused first (read uncached, only then).
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=tinkerbellmachines;tinkerbellclusters,verbs=list
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=list
 // Obsolete CRDs are reported after an upgrade: get the two CRDs no release uses any more, by name.
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=baseboardmanagements.bmc.tinkerbell.org;workflowdata.tinkerbell.org
 

@@ -181,7 +181,7 @@ func (r *TinkerbellReconciler) observe(ctx context.Context, s *scope, p kubetink
 	var err error
 	switch p {
 	case kubetinkv1alpha1.UpgradePreflight:
-		o.Blockers, err = r.preflight(ctx, s.obj)
+		o.Blockers, o.Refusals, err = r.preflight(ctx, s)
 	case kubetinkv1alpha1.UpgradeSuspend:
 		o.Suspended, o.busy, err = r.suspension(ctx, s)
 		o.Idle = len(o.busy) == 0
@@ -202,6 +202,10 @@ func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Ac
 	st := s.obj.Status.Upgrade
 	switch a {
 	case migration.Refuse:
+		// A stalled pass is not retried by itself: the change of a refused object brings the Tinkerbell back.
+		if err := r.watches.watchBlockers(handler.EnqueueRequestsFromMapFunc(r.tinkerbellsBlocked)); err != nil {
+			return err
+		}
 		msg := fmt.Sprintf("upgrade from %s to %s refused: %s", st.FromVersion, st.ToVersion, strings.Join(o.Refusals, "; "))
 		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
 		return stalled(kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
@@ -243,7 +247,7 @@ func (r *TinkerbellReconciler) wait(s *scope, o observed) error {
 		if err := r.watches.watchBlockers(handler.EnqueueRequestsFromMapFunc(r.tinkerbellsBlocked)); err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("upgrade from %s to %s waits for %d running object(s): %s", st.FromVersion, st.ToVersion, len(o.Blockers), strings.Join(o.Blockers, "; "))
+		msg := fmt.Sprintf("upgrade from %s to %s waits for %d object(s) to finish or be paused: %s", st.FromVersion, st.ToVersion, len(o.Blockers), strings.Join(o.Blockers, "; "))
 		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
 		return waiting(kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
 	case kubetinkv1alpha1.UpgradeSuspend:
@@ -352,27 +356,58 @@ func (r *TinkerbellReconciler) migrating(s *scope, format string, args ...any) e
 	return waiting(kubetinkv1alpha1.MigrationInProgressReason, format, args...)
 }
 
-// preflight lists the Workflows and BMC Jobs that must finish before an upgrade starts, in the namespaces obj
-// serves. Kinds whose CRD is not installed block nothing.
-func (r *TinkerbellReconciler) preflight(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) ([]string, error) {
-	lists := make([][]unstructured.Unstructured, 2)
-	for i, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
-		list := &unstructured.UnstructuredList{}
-		list.SetAPIVersion(t.APIVersion())
-		list.SetKind(t.Kind + "List")
-		if err := r.List(ctx, list, client.InNamespace(obj.ServedNamespace())); err != nil {
-			if apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-				continue
+// preflight finds what holds an upgrade back, in the namespaces the site serves (kinds whose CRD is not
+// installed hold nothing back):
+//   - blockers, which end by themselves: running Workflows and BMC Jobs (migration.Preflight) and, when the
+//     legacy stack is replaced, Cluster API Provider Tinkerbell objects not paused (migration.CAPTBlockers);
+//   - refusals, which the user has to fix: objects no migration can carry to the new version
+//     (migration.Refusals, on URLs of Tinkerbell's own hosts).
+func (r *TinkerbellReconciler) preflight(ctx context.Context, s *scope) (blockers, refusals []string, err error) {
+	from, to := s.upgrade.from, s.upgrade.to
+	workflows, err := r.listServed(ctx, s.obj, migration.Workflows, r.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	bmcJobs, err := r.listServed(ctx, s.obj, migration.BMCJobs, r.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, b := range migration.Preflight(workflows, bmcJobs) {
+		blockers = append(blockers, b.String())
+	}
+	if migration.RequiresReinstall(from, to) {
+		// Read from the apiserver: these CRDs are seldom installed, and a cache would keep an informer on them.
+		lists := make([][]unstructured.Unstructured, 0, 3)
+		for _, t := range migration.CAPTTargets() {
+			items, err := r.listServed(ctx, s.obj, t, r.reader())
+			if err != nil {
+				return nil, nil, err
 			}
-			return nil, fmt.Errorf("failed to list %s for the upgrade preflight: %w", t.Resource, err)
+			lists = append(lists, items)
 		}
-		lists[i] = list.Items
+		for _, b := range migration.CAPTBlockers(from, to, lists[0], lists[1], lists[2]) {
+			blockers = append(blockers, b.String())
+		}
 	}
-	var out []string
-	for _, b := range migration.Preflight(lists[0], lists[1]) {
-		out = append(out, b.String())
+	hosts := append([]string{s.result.PublicIP}, s.obj.UpgradeHostNames()...)
+	for _, x := range migration.Refusals(from, to, hosts, workflows, bmcJobs) {
+		refusals = append(refusals, x.String())
 	}
-	return out, nil
+	return blockers, refusals, nil
+}
+
+// listServed lists the objects of kind t in the namespaces obj serves; none when the apiserver does not serve t.
+func (r *TinkerbellReconciler) listServed(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, t migration.Target, c client.Reader) ([]unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion(t.APIVersion())
+	list.SetKind(t.Kind + "List")
+	if err := c.List(ctx, list, client.InNamespace(obj.ServedNamespace())); err != nil {
+		if apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("failed to list %s for the upgrade preflight: %w", t.Resource, err)
+	}
+	return list.Items, nil
 }
 
 // installedReleases renders the release objects of the installed version (s.upgrade.from): its HelmReleases, or
