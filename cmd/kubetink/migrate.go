@@ -84,7 +84,7 @@ stack upgraded by other means, or to restore.`,
 	fs.BoolVar(&o.dryRun, "dry-run", false, "Send every change with dryRun=All: the apiserver validates it but stores nothing.")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "Only migrate objects in this namespace (default: all namespaces).")
 	fs.StringVar(&o.publicIP, "public-ip", "", "Tinkerbell's public IP: only URLs on Tinkerbell's own addresses follow its port changes.")
-	fs.StringArrayVar(&o.hosts, "tinkerbell-host", nil, "Another host name or address Tinkerbell is reached by (repeatable).")
+	fs.StringArrayVar(&o.hosts, "tinkerbell-host", nil, "Another host name (matched in any case) or address Tinkerbell is reached by (repeatable).")
 	fs.StringVar(&o.backupNamespace, "backup-namespace", "default", "Namespace of the backup ConfigMaps.")
 	fs.StringSliceVar(&o.restore, "restore", nil, `Restore the objects the named migrations changed, in the order given, instead of migrating; "all" restores the migrations of --from/--to/--phase, latest first.`)
 	fs.BoolVar(&o.skipPreflight, "skip-preflight", false, "Run the pre-upgrade phase even though the preflight blocks the upgrade (running Workflows or bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on ?sourceISO=).")

@@ -85,6 +85,7 @@ func TestMigrateCommandErrors(t *testing.T) {
 		{"unknown version", []string{"--from", "stack", "--to", "v0.19.0"}, `unknown version "stack"`},
 		{"port moves need the address", []string{"--kubeconfig", kubeconfig, "--from", "v0.22.1", "--to", "v0.23.0"}, "--public-ip"},
 		{"bad public IP", []string{"--kubeconfig", kubeconfig, "--from", "v0.22.1", "--to", "v0.23.0", "--public-ip", "tink"}, `invalid public IP "tink"`},
+		{"bad Tinkerbell host", []string{"--kubeconfig", kubeconfig, "--from", "v0.22.1", "--to", "v0.23.0", "--tinkerbell-host", "http://tink:7080"}, `invalid Tinkerbell host "http://tink:7080"`},
 		{"unknown restore", []string{"--restore", "nope"}, `unknown migration "nope"`},
 		{"restore all needs versions", []string{"--restore", "all"}, "--restore all needs --from and --to"},
 		{"restore all alone", []string{"--restore", "all,tink-agent-image"}, "cannot be combined"},

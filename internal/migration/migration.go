@@ -132,8 +132,8 @@ func Targets() []Target {
 type Env struct {
 	// From and To are the versions of the upgrade.
 	From, To string
-	// Hosts are Tinkerbell's own addresses (the public IP and any extra host names). Only URLs on these hosts
-	// follow the port moves.
+	// Hosts are Tinkerbell's own addresses (the public IP and any extra host names, see NormalizeHost). Only
+	// URLs on these hosts follow the port moves; host names match in any case.
 	Hosts []string
 }
 

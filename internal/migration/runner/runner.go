@@ -126,7 +126,8 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 	return r, nil
 }
 
-// tinkerbellHosts validates and merges the public IP and the extra hosts.
+// tinkerbellHosts validates and merges the public IP and the extra hosts (IP addresses or DNS names; a name given
+// twice in different cases counts once).
 func tinkerbellHosts(publicIP string, extra []string) ([]string, error) {
 	var hosts []string
 	if publicIP != "" {
@@ -136,12 +137,12 @@ func tinkerbellHosts(publicIP string, extra []string) ([]string, error) {
 		hosts = append(hosts, publicIP)
 	}
 	for _, h := range extra {
-		h = strings.TrimSpace(h)
-		if h == "" || strings.ContainsAny(h, "/ @?#") {
-			return nil, fmt.Errorf("invalid Tinkerbell host %q: want a host name or an IP address without scheme, port or path", h)
+		host, err := migration.NormalizeHost(h)
+		if err != nil {
+			return nil, err
 		}
-		if !slices.Contains(hosts, h) {
-			hosts = append(hosts, h)
+		if !slices.Contains(hosts, host) {
+			hosts = append(hosts, host)
 		}
 	}
 	return hosts, nil
