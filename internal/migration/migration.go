@@ -117,6 +117,8 @@ var (
 	WorkflowData = Target{Group: "tinkerbell.org", Version: "v1alpha1", Resource: "workflowdata", Kind: "WorkflowData"}
 	// BMCJobs are Rufio's bmc.tinkerbell.org Jobs.
 	BMCJobs = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "jobs", Kind: "Job"}
+	// BMCTasks are Rufio's bmc.tinkerbell.org Tasks, one per step of a Job, created by Rufio from the Job.
+	BMCTasks = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "tasks", Kind: "Task"}
 	// BMCMachines are Rufio's bmc.tinkerbell.org Machines.
 	BMCMachines = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "machines", Kind: "Machine"}
 	// BaseboardManagements are the pre-release Rufio kind that Machine replaced (installed by EKS Anywhere).
@@ -125,7 +127,7 @@ var (
 
 // Targets returns every kind a migration may read or write, for RBAC and restores.
 func Targets() []Target {
-	return []Target{Workflows, Templates, Hardware, WorkflowData, BMCJobs, BMCMachines, BaseboardManagements}
+	return []Target{Workflows, Templates, Hardware, WorkflowData, BMCJobs, BMCTasks, BMCMachines, BaseboardManagements}
 }
 
 // Env is what a transform may depend on besides the object.

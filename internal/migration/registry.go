@@ -112,24 +112,18 @@ var registry = []Migration{
 	{
 		Name:        TinkerbellPortsV0182,
 		Phase:       PostUpgrade,
-		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
+		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
 		Crossing:    "v0.18.2",
 		NeedsHosts:  true,
-		Rewrites: []Rewrite{
-			{Target: Templates, Transform: RewritePorts(portsV0182)},
-			{Target: Hardware, Transform: RewritePorts(portsV0182)},
-		},
+		Rewrites:    urlRewrites(RewritePorts(portsV0182)),
 	},
 	{
 		Name:        TinkerbellPortsV0230,
 		Phase:       PostUpgrade,
-		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080.",
+		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080.",
 		Crossing:    "v0.23.0",
 		NeedsHosts:  true,
-		Rewrites: []Rewrite{
-			{Target: Templates, Transform: RewritePorts(portsV0230)},
-			{Target: Hardware, Transform: RewritePorts(portsV0230)},
-		},
+		Rewrites:    urlRewrites(RewritePorts(portsV0230)),
 	},
 	{
 		Name:        TinkAgentImage,
@@ -141,6 +135,22 @@ var registry = []Migration{
 			{Target: Hardware, Transform: RewriteTinkWorkerImage},
 		},
 	},
+}
+
+// urlTargets are the kinds whose specs hold URLs of Tinkerbell's services: Templates (actions' environment),
+// Hardware (netboot iPXE and OSIE URLs, user data), Workflows (spec.bootOptions.isoURL and the customboot virtual
+// media actions), BMC Jobs (spec.tasks[].virtualMediaAction.mediaURL) and Tasks
+// (spec.task.virtualMediaAction.mediaURL). The field paths are those of the CRDs of the stack 0.6.2 and of every
+// unified release from v0.17.0 to v0.25.0; the Workflow customboot actions exist from v0.19.0.
+var urlTargets = []Target{Templates, Hardware, Workflows, BMCJobs, BMCTasks}
+
+// urlRewrites returns one Rewrite of every kind of urlTargets.
+func urlRewrites(transform TransformFunc) []Rewrite {
+	out := make([]Rewrite, 0, len(urlTargets))
+	for _, t := range urlTargets {
+		out = append(out, Rewrite{Target: t, Transform: transform})
+	}
+	return out
 }
 
 // CRDBoundaries returns, oldest first, the releases whose CRDs drop or reshape fields that older releases write:

@@ -40,7 +40,8 @@ var (
 )
 
 // RewritePorts returns a transform that rewrites, in every string under the object's spec (a Template's
-// spec.data; a Hardware's userData, vendorData, metadata and netboot URLs), the port of each http(s) URL whose
+// spec.data; a Hardware's userData, vendorData, metadata and netboot URLs; a Workflow's bootOptions; a BMC Job's
+// or Task's virtual media URL), the port of each http(s) URL whose
 // host is one of Env.Hosts, following ports (old → new). URLs on any other host, and ports not in the map, are
 // never touched; a host given as a template expression (for example {{ .publicIP }}) is not Tinkerbell's
 // address as far as this transform can tell, and is left alone too.

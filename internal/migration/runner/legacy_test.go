@@ -149,7 +149,8 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 		g.Expect(counts(res[migration.BaseboardManagementToMachine])).To(Equal([3]int{3, 2, 1}))
 		g.Expect(res[migration.BaseboardManagementToMachine].Notes).To(ContainElement(ContainSubstring(
 			"obsolete CRD baseboardmanagements.bmc.tinkerbell.org is still installed with 1 object(s)")))
-		g.Expect(counts(res[migration.TinkerbellPortsV0182])).To(Equal([3]int{3, 2, 1}))
+		// Templates, Hardware, Workflows, BMC Jobs and Tasks: 1 + 2 + 3 + 1 + 0.
+		g.Expect(counts(res[migration.TinkerbellPortsV0182])).To(Equal([3]int{7, 2, 5}))
 		g.Expect(counts(res[migration.TinkAgentImage])).To(Equal([3]int{3, 1, 2}))
 
 		wf := c.get(t, migration.Workflows, "tink", "wf-success")

@@ -74,7 +74,8 @@ func TestUnifiedV0190ToV0250(t *testing.T) {
 		res := c.migrate(t, Options{From: opts.From, To: opts.To, PublicIP: testPublicIP, Hosts: opts.Hosts, Phases: post})
 		g.Expect(res).To(HaveLen(2))
 		g.Expect(counts(res[migration.TemplateRenderingConvert])).To(Equal([3]int{1, 1, 0}))
-		g.Expect(counts(res[migration.TinkerbellPortsV0230])).To(Equal([3]int{2, 2, 0}))
+		// Templates, Hardware, Workflows, BMC Jobs and Tasks: 1 + 1 + 1 + 0 + 0.
+		g.Expect(counts(res[migration.TinkerbellPortsV0230])).To(Equal([3]int{3, 2, 1}))
 
 		wf := c.get(t, migration.Workflows, "tinkerbell", "wf-done")
 		g.Expect(nestedString(wf, "status", "templateRendering")).To(Equal("successful"))
