@@ -135,7 +135,7 @@ type Env struct {
 	// From and To are the versions of the upgrade.
 	From, To string
 	// Hosts are Tinkerbell's own addresses (the public IP and any extra host names, see NormalizeHost). Only
-	// URLs on these hosts follow the port moves; host names match in any case.
+	// URLs on these hosts follow the port and path moves; host names match in any case.
 	Hosts []string
 }
 
@@ -152,7 +152,13 @@ type Rewrite struct {
 	RequiredFields []string
 	// Transform changes one object.
 	Transform TransformFunc
+	// Report, when set, returns notes on what Transform leaves in obj although the upgrade breaks it (say, a URL
+	// it has no target for). The runner lists them in the migration's summary, after the object's kind and key.
+	Report ReportFunc
 }
+
+// ReportFunc returns notes on obj for the migration's summary; nil when there is nothing to say.
+type ReportFunc func(obj *unstructured.Unstructured, env Env) []string
 
 // Creation derives new objects from existing ones, e.g. a Machine from each BaseboardManagement. Existing objects
 // of the result kind are never overwritten.

@@ -40,7 +40,7 @@ const (
 	BaseboardManagementToMachine = "baseboardmanagement-to-machine"
 	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address to the v0.18.2 ports.
 	TinkerbellPortsV0182 = "tinkerbell-ports-v0.18.2"
-	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port.
+	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port and its HTTPS port.
 	TinkerbellPortsV0230 = "tinkerbell-ports-v0.23.0"
 	// TinkAgentImage replaces the tink-worker image with tink-agent.
 	TinkAgentImage = "tink-agent-image"
@@ -115,15 +115,15 @@ var registry = []Migration{
 		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
 		Crossing:    "v0.18.2",
 		NeedsHosts:  true,
-		Rewrites:    urlRewrites(RewritePorts(portsV0182)),
+		Rewrites:    urlRewrites(rewritePorts(portsV0182), nil),
 	},
 	{
 		Name:        TinkerbellPortsV0230,
 		Phase:       PostUpgrade,
-		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080.",
+		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080, and https URLs from 7272 to 7443 (iPXE over HTTPS, which v0.23.0 no longer serves, is left and listed).",
 		Crossing:    "v0.23.0",
 		NeedsHosts:  true,
-		Rewrites:    urlRewrites(RewritePorts(portsV0230)),
+		Rewrites:    urlRewrites(rewritePorts(portsV0230), reportUnservedPorts(portsV0230)),
 	},
 	{
 		Name:        TinkAgentImage,
@@ -145,10 +145,10 @@ var registry = []Migration{
 var urlTargets = []Target{Templates, Hardware, Workflows, BMCJobs, BMCTasks}
 
 // urlRewrites returns one Rewrite of every kind of urlTargets.
-func urlRewrites(transform TransformFunc) []Rewrite {
+func urlRewrites(transform TransformFunc, report ReportFunc) []Rewrite {
 	out := make([]Rewrite, 0, len(urlTargets))
 	for _, t := range urlTargets {
-		out = append(out, Rewrite{Target: t, Transform: transform})
+		out = append(out, Rewrite{Target: t, Transform: transform, Report: report})
 	}
 	return out
 }

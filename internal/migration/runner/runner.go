@@ -320,6 +320,11 @@ func (r *Runner) rewrite(ctx context.Context, m migration.Migration, rw migratio
 	}
 	for i := range items {
 		res.Scanned++
+		if rw.Report != nil {
+			for _, n := range rw.Report(&items[i], r.env) {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s %s: %s", rw.Target.Kind, key(&items[i]), n))
+			}
+		}
 		changed, err := r.rewriteObject(ctx, m.Name, rw, &items[i])
 		if err != nil {
 			return fmt.Errorf("failed to migrate %s %s: %w", rw.Target.Kind, key(&items[i]), err)
