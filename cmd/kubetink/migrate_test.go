@@ -102,9 +102,9 @@ func TestMigrateCommandErrors(t *testing.T) {
 
 func TestMigrateCommandNothingToDo(t *testing.T) {
 	g := NewWithT(t)
-	out, err := runMigrateCLI("migrate", "--kubeconfig", unreachableKubeconfig(t), "--from", "v0.20.0", "--to", "v0.22.1")
+	out, err := runMigrateCLI("migrate", "--kubeconfig", unreachableKubeconfig(t), "--from", "v0.20.0", "--to", "v0.21.0")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(out).To(Equal("No migrations for v0.20.0 → v0.22.1 in phase all.\n"))
+	g.Expect(out).To(Equal("No migrations for v0.20.0 → v0.21.0 in phase all.\n"))
 }
 
 // TestMigrateCommandExitCode runs the real binary path (main) and checks the exit code and the message.

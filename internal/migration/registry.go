@@ -40,14 +40,18 @@ const (
 	BaseboardManagementToMachine = "baseboardmanagement-to-machine"
 	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address to the v0.18.2 ports.
 	TinkerbellPortsV0182 = "tinkerbell-ports-v0.18.2"
+	// TinkerbellIPXEPathsV0220 moves iPXE script and binary URLs on Tinkerbell's address to Smee's v0.22.0 paths.
+	TinkerbellIPXEPathsV0220 = "tinkerbell-ipxe-paths-v0.22.0"
 	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port and its HTTPS port.
 	TinkerbellPortsV0230 = "tinkerbell-ports-v0.23.0"
 	// TinkAgentImage replaces the tink-worker image with tink-agent.
 	TinkAgentImage = "tink-agent-image"
 )
 
-// registry lists every migration. Within a phase, the order here is the execution order: the port moves of
-// v0.18.2 run before those of v0.23.0, so an upgrade crossing both maps 50061 to 7172 and then to 7080.
+// registry lists every migration. Within a phase, the order here is the execution order. The URL moves run
+// oldest release first, each on what the one before left: the v0.18.2 port move maps 50061 to 7172, the v0.22.0
+// path move rewrites http://<host>:7171/auto.ipxe to /ipxe/script/auto.ipxe, and the v0.23.0 port move then maps
+// 7171 and 7172 to 7080.
 var registry = []Migration{
 	{
 		Name:        StackReinstall,
@@ -116,6 +120,14 @@ var registry = []Migration{
 		Crossing:    "v0.18.2",
 		NeedsHosts:  true,
 		Rewrites:    urlRewrites(rewritePorts(portsV0182), nil),
+	},
+	{
+		Name:        TinkerbellIPXEPathsV0220,
+		Phase:       PostUpgrade,
+		Description: "Move iPXE URLs on Smee's HTTP port of Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks to the v0.22.0 paths: scripts from /auto.ipxe and /<mac>/auto.ipxe to /ipxe/script/…, binaries from /ipxe/… to /ipxe/binary/….",
+		Crossing:    "v0.22.0",
+		NeedsHosts:  true,
+		Rewrites:    urlRewrites(RewriteIPXEPathsV0220, nil),
 	},
 	{
 		Name:        TinkerbellPortsV0230,

@@ -142,7 +142,7 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 		g.Expect(err).To(MatchError(ContainSubstring("--public-ip")))
 
 		res := c.migrate(t, Options{From: opts.From, To: opts.To, PublicIP: testPublicIP, Phases: post})
-		g.Expect(res).To(HaveLen(5), "v0.22.1 does not cross v0.23.0")
+		g.Expect(res).To(HaveLen(6), "v0.22.1 does not cross v0.23.0")
 		g.Expect(counts(res[migration.WorkflowStatusConvert])).To(Equal([3]int{3, 3, 0}))
 		g.Expect(counts(res[migration.TemplateRenderingConvert])).To(Equal([3]int{3, 3, 0}))
 		// One BaseboardManagement (a Machine created) and two Hardware (one retargeted).
@@ -151,6 +151,7 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 			"obsolete CRD baseboardmanagements.bmc.tinkerbell.org is still installed with 1 object(s)")))
 		// Templates, Hardware, Workflows, BMC Jobs and Tasks: 1 + 2 + 3 + 1 + 0.
 		g.Expect(counts(res[migration.TinkerbellPortsV0182])).To(Equal([3]int{7, 2, 5}))
+		g.Expect(counts(res[migration.TinkerbellIPXEPathsV0220])).To(Equal([3]int{7, 0, 7}))
 		g.Expect(counts(res[migration.TinkAgentImage])).To(Equal([3]int{3, 1, 2}))
 
 		wf := c.get(t, migration.Workflows, "tink", "wf-success")
@@ -208,7 +209,8 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 
 	t.Run("restoring the PostUpgrade rewrites gives the originals back", func(t *testing.T) {
 		g := NewWithT(t)
-		names := []string{migration.TinkAgentImage, migration.TinkerbellPortsV0182, migration.BaseboardManagementToMachine}
+		names := []string{migration.TinkAgentImage, migration.TinkerbellIPXEPathsV0220, migration.TinkerbellPortsV0182,
+			migration.BaseboardManagementToMachine}
 		res := c.restore(t, names...)
 		g.Expect(res[migration.BaseboardManagementToMachine].Deleted).To(Equal(1))
 		g.Expect(userView(c.get(t, migration.Templates, "tink", "ubuntu"))).To(Equal(userView(original["Template/ubuntu"])))
