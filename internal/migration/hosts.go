@@ -19,6 +19,7 @@ package migration
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -38,4 +39,48 @@ func NormalizeHost(h string) (string, error) {
 		return "", fmt.Errorf("invalid Tinkerbell host %q: want a host name or an IP address without scheme, port or path", h)
 	}
 	return name, nil
+}
+
+// ValidateArtifactsFileServer checks the URL of an artifacts file server as the migrations use it: http or https,
+// a host, an optional port and an optional path prefix; no user info, query or fragment, which cannot be joined
+// with the path of a file.
+func ValidateArtifactsFileServer(s string) error {
+	_, err := parseArtifactsFileServer(s)
+	return err
+}
+
+// artifactsServer is a validated artifacts file server URL, split for matching.
+type artifactsServer struct {
+	// base is the URL as given, without a trailing slash: what a file's path is appended to.
+	base string
+	// scheme and host are in lower case; port is explicit or the scheme's default; path has no trailing slash.
+	scheme, host, port, path string
+}
+
+func parseArtifactsFileServer(s string) (artifactsServer, error) {
+	invalid := func(why string) (artifactsServer, error) {
+		return artifactsServer{}, fmt.Errorf("invalid artifacts file server %q: %s", s, why)
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return invalid("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return invalid("want an http:// or https:// URL")
+	case u.Hostname() == "":
+		return invalid("no host")
+	case u.User != nil, u.RawQuery != "", u.ForceQuery, u.Fragment != "":
+		return invalid("want scheme, host, an optional port and an optional path only")
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return artifactsServer{
+		base:   strings.TrimRight(s, "/"),
+		scheme: u.Scheme,
+		host:   strings.ToLower(u.Hostname()),
+		port:   port,
+		path:   strings.TrimRight(u.Path, "/"),
+	}, nil
 }

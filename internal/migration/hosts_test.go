@@ -22,6 +22,24 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+func TestValidateArtifactsFileServer(t *testing.T) {
+	for _, ok := range []string{"http://10.0.0.2:7173", "https://artifacts.example.com", "http://[fd00::2]:7173/hook/", "HTTP://10.0.0.2:7173"} {
+		NewWithT(t).Expect(ValidateArtifactsFileServer(ok)).To(Succeed(), ok)
+	}
+	for bad, why := range map[string]string{
+		"10.0.0.2:7173":                 "not a URL",
+		"ftp://10.0.0.2":                "want an http:// or https:// URL",
+		"http://":                       "no host",
+		"http:///hook":                  "no host",
+		"http://10.0.0.2:7173/?x=1":     "an optional path only",
+		"http://10.0.0.2:7173/#f":       "an optional path only",
+		"http://user:pw@10.0.0.2:7173/": "an optional path only",
+		"http://10.0.0.2:port":          "not a URL",
+	} {
+		NewWithT(t).Expect(ValidateArtifactsFileServer(bad)).To(MatchError(ContainSubstring(why)), bad)
+	}
+}
+
 func TestNormalizeHost(t *testing.T) {
 	for in, want := range map[string]string{
 		"10.0.0.1":          "10.0.0.1",

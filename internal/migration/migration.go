@@ -137,6 +137,10 @@ type Env struct {
 	// Hosts are Tinkerbell's own addresses (the public IP and any extra host names, see NormalizeHost). Only
 	// URLs on these hosts follow the port and path moves; host names match in any case.
 	Hosts []string
+	// ArtifactsFileServer is the URL of the to-release's HookOS artifacts file server (spec.artifactsFileServer,
+	// see ValidateArtifactsFileServer), or "" when unknown. URLs of the legacy stack's Hook file server move to
+	// it; without it they are left as they are and reported.
+	ArtifactsFileServer string
 }
 
 // TransformFunc changes obj in place and reports whether it changed anything. It must be idempotent: applying it

@@ -38,12 +38,14 @@ const (
 	BMCJobMachineRef = "bmc-job-machineref"
 	// BaseboardManagementToMachine creates a Rufio Machine for each pre-release BaseboardManagement.
 	BaseboardManagementToMachine = "baseboardmanagement-to-machine"
-	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address to the v0.18.2 ports.
+	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address from Hegel's port to Tootles' of v0.18.2.
 	TinkerbellPortsV0182 = "tinkerbell-ports-v0.18.2"
 	// TinkerbellIPXEPathsV0220 moves iPXE script and binary URLs on Tinkerbell's address to Smee's v0.22.0 paths.
 	TinkerbellIPXEPathsV0220 = "tinkerbell-ipxe-paths-v0.22.0"
 	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port and its HTTPS port.
 	TinkerbellPortsV0230 = "tinkerbell-ports-v0.23.0"
+	// HookArtifactsFileServer points URLs of the legacy stack's Hook file server at the artifacts file server.
+	HookArtifactsFileServer = "hook-artifacts-file-server"
 	// TinkAgentImage replaces the tink-worker image with tink-agent.
 	TinkAgentImage = "tink-agent-image"
 )
@@ -51,7 +53,7 @@ const (
 // registry lists every migration. Within a phase, the order here is the execution order. The URL moves run
 // oldest release first, each on what the one before left: the v0.18.2 port move maps 50061 to 7172, the v0.22.0
 // path move rewrites http://<host>:7171/auto.ipxe to /ipxe/script/auto.ipxe, and the v0.23.0 port move then maps
-// 7171 and 7172 to 7080.
+// 7171 and 7172 to 7080. The legacy Hook URLs move last, so the artifacts file server URL they get is final.
 var registry = []Migration{
 	{
 		Name:        StackReinstall,
@@ -116,7 +118,7 @@ var registry = []Migration{
 	{
 		Name:        TinkerbellPortsV0182,
 		Phase:       PostUpgrade,
-		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
+		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from the Hegel port 50061 to Tootles' 7172.",
 		Crossing:    "v0.18.2",
 		NeedsHosts:  true,
 		Rewrites:    urlRewrites(rewritePorts(portsV0182), nil),
@@ -136,6 +138,14 @@ var registry = []Migration{
 		Crossing:    "v0.23.0",
 		NeedsHosts:  true,
 		Rewrites:    urlRewrites(rewritePorts(portsV0230), reportUnservedPorts(portsV0230)),
+	},
+	{
+		Name:        HookArtifactsFileServer,
+		Phase:       PostUpgrade,
+		Description: "Point URLs of the legacy stack's Hook file server (port 8080 on Tinkerbell's own address) in Templates, Hardware, Workflows and BMC Jobs and Tasks at the artifacts file server; without one they are left as they are and listed.",
+		Crossing:    FirstUnifiedVersion,
+		NeedsHosts:  true,
+		Rewrites:    urlRewrites(RewriteLegacyArtifactURLs, ReportLegacyArtifactURLs),
 	},
 	{
 		Name:        TinkAgentImage,

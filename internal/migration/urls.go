@@ -45,9 +45,10 @@ type portMove struct {
 // Port moves of Tinkerbell's HTTP services, per release that introduced them. Every release of the catalog keeps
 // the ports of internal/catalog (Ports), checked there against each release's values.yaml.
 var (
-	// portsV0182: Tootles took over Hegel's metadata service on 7172 instead of 50061, and the Hook artifacts
-	// file server moved from the stack chart's nginx on 8080 to 7173.
-	portsV0182 = []portMove{{from: "50061", to: "7172"}, {from: "8080", to: "7173"}}
+	// portsV0182: from v0.18.2 Tootles serves the metadata Hegel served on 50061 on 7172 (the legacy stack 0.6.2
+	// has hegel.service.port 50061; the unified chart's values.yaml changed 50061 to 7172 in v0.18.2). The Hook
+	// artifacts of the legacy stack moved to another server altogether: see RewriteLegacyArtifactURLs.
+	portsV0182 = []portMove{{from: "50061", to: "7172"}}
 	// portsV0230: PR #573 serves Smee (7171) and Tootles (7172) from one HTTP port, 7080, and moves HTTPS from
 	// 7272 (service.ports.https, new in v0.22.0) to 7443. 50061 is included because a URL still on Hegel's port
 	// also means Tootles; when an upgrade crosses both releases the v0.18.2 move has already turned it into 7172.

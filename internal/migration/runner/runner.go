@@ -48,6 +48,8 @@ type Options struct {
 	PublicIP string
 	// Hosts are further addresses or host names Tinkerbell is reached by.
 	Hosts []string
+	// ArtifactsFileServer is the to-release's artifacts file server URL, where the legacy stack's Hook URLs go.
+	ArtifactsFileServer string
 	// BackupNamespace receives the backup ConfigMaps.
 	BackupNamespace string
 	// DryRun sends every write with dryRun=All: the apiserver validates and prunes but persists nothing.
@@ -112,7 +114,12 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.env = migration.Env{From: opts.From, To: opts.To, Hosts: hosts}
+	if opts.ArtifactsFileServer != "" {
+		if err := migration.ValidateArtifactsFileServer(opts.ArtifactsFileServer); err != nil {
+			return nil, err
+		}
+	}
+	r.env = migration.Env{From: opts.From, To: opts.To, Hosts: hosts, ArtifactsFileServer: opts.ArtifactsFileServer}
 	for _, m := range r.plan {
 		if m.NeedsHosts && len(hosts) == 0 {
 			return nil, fmt.Errorf("migration %s rewrites URLs that point at Tinkerbell: set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host)", m.Name)

@@ -40,6 +40,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"bad host", Options{From: "v0.22.1", To: "v0.23.0", Hosts: []string{"http://tink:7080"}, BackupNamespace: "b"}, "invalid Tinkerbell host"},
 		{"host with a port", Options{From: "v0.22.1", To: "v0.23.0", Hosts: []string{"tink:7080"}, BackupNamespace: "b"}, `invalid Tinkerbell host "tink:7080"`},
 		{"host names alone are enough", Options{From: "v0.22.1", To: "v0.23.0", Hosts: []string{"tink.example.com"}, BackupNamespace: "b"}, ""},
+		{"bad artifacts file server", Options{From: "0.6.2", To: "v0.25.0", PublicIP: testPublicIP, ArtifactsFileServer: "10.0.0.2:7173", BackupNamespace: "b"}, "invalid artifacts file server"},
+		{"artifacts file server", Options{From: "0.6.2", To: "v0.25.0", PublicIP: testPublicIP, ArtifactsFileServer: "http://10.0.0.2:7173", BackupNamespace: "b"}, ""},
 		{"pre phase needs no address", Options{From: "v0.22.1", To: "v0.23.0", Phases: pre, BackupNamespace: "b"}, ""},
 	}
 	for _, tt := range tests {
