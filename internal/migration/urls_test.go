@@ -17,11 +17,14 @@ limitations under the License.
 package migration
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubetink/kubetink/internal/catalog"
 )
 
 func TestRewritePortsIn(t *testing.T) {
@@ -230,4 +233,35 @@ func TestRewriteTinkWorkerImageHardware(t *testing.T) {
 	g.Expect(nestedString(hw, "spec", "userData")).To(ContainSubstring("docker run -d --net host ghcr.io/tinkerbell/tink-agent:v0.19.0\n"))
 	_, err = RewriteTinkWorkerImage(hw, Env{})
 	g.Expect(err).To(HaveOccurred())
+}
+
+// The port moves are literals; each must agree with the catalog's ports of the releases on either side of the
+// release that moved them (the catalog's ports are checked against each release's values.yaml).
+func TestPortMovesFollowTheCatalog(t *testing.T) {
+	g := NewWithT(t)
+	ports := func(version string) catalog.Ports {
+		r, err := catalog.Lookup(version)
+		g.Expect(err).NotTo(HaveOccurred())
+		return r.Ports
+	}
+	port := func(p int32) string { return strconv.Itoa(int(p)) }
+	moved := func(moves []portMove, scheme, from string) string {
+		for _, m := range moves {
+			if m.from == from && (m.scheme == "" || m.scheme == scheme) {
+				return m.to
+			}
+		}
+		return from
+	}
+	// Leaving the legacy stack 0.6.2 for v0.19.0 (crossing v0.18.2): Hegel's metadata port becomes Tootles'.
+	legacy, v019 := ports("0.6.2"), ports("v0.19.0")
+	g.Expect(moved(portsV0182, "http", port(legacy.TootlesHTTP))).To(Equal(port(v019.TootlesHTTP)))
+	g.Expect(moved(portsV0182, "http", port(legacy.SmeeHTTP))).To(Equal(port(v019.SmeeHTTP)))
+	// v0.22.1 to v0.23.0.
+	v022, v023 := ports("v0.22.1"), ports("v0.23.0")
+	g.Expect(moved(portsV0230, "http", port(v022.SmeeHTTP))).To(Equal(port(v023.SmeeHTTP)))
+	g.Expect(moved(portsV0230, "http", port(v022.TootlesHTTP))).To(Equal(port(v023.TootlesHTTP)))
+	g.Expect(moved(portsV0230, "https", port(v022.HTTPS))).To(Equal(port(v023.HTTPS)))
+	g.Expect(moved(portsV0230, "http", port(v022.ArtifactsHTTP))).To(Equal(port(v023.ArtifactsHTTP)))
+	g.Expect(moved(portsV0230, "http", port(v022.TinkServerGRPC))).To(Equal(port(v023.TinkServerGRPC)))
 }
