@@ -213,10 +213,8 @@ func migratedURLsServed(t *testing.T, env *localenv.Env, version, bin, isoURL st
 	before := objectURLs(g, env, sc.namespace)
 	g.Expect(tinkerbellURLs(before)).To(Equal(wantBefore), "the URLs on Tinkerbell's address in %s", sc.objects)
 
-	// The upgrade: the pre-upgrade migrations on the old CRDs, the new release (whose binary installs its CRDs
-	// before it serves), then the post-upgrade migrations. Their URL moves are written by hand for now:
-	// kubetink migrate moves only the ports of Templates and Hardware yet, not the paths, nor Workflows and
-	// bmc objects.
+	// The upgrade, as the manager runs it: the pre-upgrade migrations on the old CRDs, the new release (whose
+	// binary installs its CRDs before it serves), then the post-upgrade migrations.
 	runMigrate(t, env, sc, version, "pre")
 	tinkEnv := tinkerbellEnv(isoURL, sc.namespace)
 	var roots *x509.CertPool
@@ -228,7 +226,7 @@ func migratedURLsServed(t *testing.T, env *localenv.Env, version, bin, isoURL st
 	tink, err := env.StartTinkerbell(ctx, "tinkerbell-"+version+"-"+sc.name, bin, sc.namespace, tinkEnv)
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = tink.Stop() })
-	migrateByHand(t, env, sc)
+	runMigrate(t, env, sc, version, "post")
 
 	// What the migrations wrote: every URL on Tinkerbell's address as the scenario has it, every other as it
 	// was. Failures from here on do not stop the test, so that it tells what the real Tinkerbell makes of each
@@ -320,53 +318,20 @@ func upstreamCRDs(t *testing.T, release string) []string {
 	return files
 }
 
-// runMigrate runs one phase of the kubetink binary's migrations of the scenario's upgrade to version, in the
-// scenario's namespace.
+// runMigrate runs one phase of the migrations of the scenario's upgrade to version with the kubetink binary, with
+// the arguments the manager's migration Job gives it for a site with spec.publicIP and spec.artifactsFileServer
+// serving the scenario's namespace (internal/migration JobArgs), and prints what it changed.
 func runMigrate(t *testing.T, env *localenv.Env, sc urlScenario, version, phase string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	args := []string{"migrate", "--kubeconfig", env.Kubeconfig, "--from", sc.from, "--to", version, "--phase", phase,
-		"--namespace", sc.namespace, "--public-ip", publicIP, "--verbose"}
+	args := []string{"migrate", "--from=" + sc.from, "--to=" + version, "--phase=" + phase, "--public-ip=" + publicIP,
+		"--artifacts-file-server=" + artifactsFileServer, "--namespace=" + sc.namespace,
+		"--kubeconfig=" + env.Kubeconfig, "--verbose"}
 	out, err := exec.CommandContext(ctx, kubetinkBin, args...).CombinedOutput()
 	t.Logf("$ kubetink %s\n%s", strings.Join(args, " "), out)
 	if err != nil {
 		t.Fatalf("kubetink migrate --phase %s: %v", phase, err)
-	}
-}
-
-// migrateByHand writes, in place of the post-upgrade migrations, the URLs the scenario expects them to write.
-func migrateByHand(t *testing.T, env *localenv.Env, sc urlScenario) {
-	t.Helper()
-	g := NewWithT(t)
-	ctx := context.Background()
-	moves := map[string]map[string]string{}
-	for _, m := range sc.moves {
-		if moves[m.object] == nil {
-			moves[m.object] = map[string]string{}
-		}
-		moves[m.object][m.old] = m.new
-	}
-	for _, gvk := range urlKinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk)
-		g.Expect(env.Client.List(ctx, list, client.InNamespace(sc.namespace))).To(Succeed())
-		for i := range list.Items {
-			obj := &list.Items[i]
-			byOld := moves[gvk.Kind+"/"+obj.GetName()]
-			if byOld == nil {
-				continue
-			}
-			obj.Object["spec"] = mapStrings(obj.Object["spec"], func(s string) string {
-				return urlPattern.ReplaceAllStringFunc(s, func(u string) string {
-					if n, ok := byOld[u]; ok {
-						return n
-					}
-					return u
-				})
-			})
-			g.Expect(env.Client.Update(ctx, obj)).To(Succeed())
-		}
 	}
 }
 
