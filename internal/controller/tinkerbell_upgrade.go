@@ -580,23 +580,34 @@ func (r *TinkerbellReconciler) getJob(ctx context.Context, s *scope, phase migra
 
 // startJob creates the migration Job of a phase, with the ServiceAccount and binding it runs as.
 func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase migration.Phase) error {
+	// Where the legacy stack's Hook URLs go, for the migration that moves them; without it they are left and
+	// listed in the Job's summary.
+	var artifacts string
+	if s.upgrade.plan.Includes(migration.HookArtifactsFileServer) {
+		artifacts = string(s.obj.Spec.ArtifactsFileServer)
+		if err := migration.ValidateArtifactsFileServer(artifacts); artifacts != "" && err != nil {
+			return stalled(kubetinkv1alpha1.MigrationFailedReason,
+				"spec.artifactsFileServer %q cannot receive the URLs of the legacy stack's Hook files: %s", artifacts, err)
+		}
+	}
 	if err := r.ensureMigrationAccess(ctx, s.obj); err != nil {
 		return err
 	}
 	req, _ := meta.ReconcileAnnotationValue(s.obj.GetAnnotations())
 	job := migration.NewJob(migration.JobOptions{
-		Name:               jobName(s.obj, s.upgrade.to, phase),
-		Namespace:          s.obj.Namespace,
-		Image:              r.MigrationImage,
-		ServiceAccountName: r.migrationServiceAccount(),
-		From:               s.upgrade.from,
-		To:                 s.upgrade.to,
-		Phase:              phase,
-		PublicIP:           s.result.PublicIP,
-		TinkerbellHosts:    s.obj.UpgradeHostNames(),
-		BackupNamespace:    s.obj.Namespace,
-		ObjectsNamespace:   s.obj.ServedNamespace(),
-		Labels:             map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
+		Name:                jobName(s.obj, s.upgrade.to, phase),
+		Namespace:           s.obj.Namespace,
+		Image:               r.MigrationImage,
+		ServiceAccountName:  r.migrationServiceAccount(),
+		From:                s.upgrade.from,
+		To:                  s.upgrade.to,
+		Phase:               phase,
+		PublicIP:            s.result.PublicIP,
+		TinkerbellHosts:     s.obj.UpgradeHostNames(),
+		ArtifactsFileServer: artifacts,
+		BackupNamespace:     s.obj.Namespace,
+		ObjectsNamespace:    s.obj.ServedNamespace(),
+		Labels:              map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
 	})
 	job.Annotations[generationAnnotation] = strconv.FormatInt(s.obj.Generation, 10)
 	job.Annotations[requestAnnotation] = req

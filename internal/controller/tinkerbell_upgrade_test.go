@@ -192,6 +192,8 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 	pre := waitPreJob(g, tb, "v0.19.0", "v0.25.0")
 	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).To(ContainElements("migrate", "--from=v0.19.0", "--to=v0.25.0", "--phase=pre",
 		"--tinkerbell-host=tink.example.com"))
+	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).NotTo(ContainElement(HavePrefix("--artifacts-file-server")),
+		"only leaving the legacy stack moves URLs to the artifacts file server")
 	g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradePreMigrate))
 	g.Expect(pre.Spec.Template.Spec.ServiceAccountName).To(Equal("kubetink-migration"))
 	g.Expect(pre.OwnerReferences).To(ConsistOf(HaveField("Name", "site")))
