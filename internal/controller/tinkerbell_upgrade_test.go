@@ -207,7 +207,7 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 
 	got := upgradeThroughJobs(t, g, tb, "v0.19.0", "v0.25.0")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
-	g.Expect(got.Status.Upgrade).To(BeNil(), "a completed upgrade is cleared")
+	g.Expect(got.Status.Upgrade).To(BeZero(), "a completed upgrade is cleared")
 	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the new version resumes the release")
 	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(And(HaveField("Status", metav1.ConditionTrue),
 		HaveField("Reason", kubetinkv1alpha1.MigrationSucceededReason)))
@@ -340,7 +340,7 @@ func TestTinkerbellReconciler_UpgradeCancelledOrSupersededBeforeItChangesAnythin
 
 	editTinkerbell(g, tb, atVersion("v0.22.1"))
 	got := waitReady(g, tb)
-	g.Expect(got.Status.Upgrade).To(BeNil(), "the upgrade is cancelled")
+	g.Expect(got.Status.Upgrade).To(BeZero(), "the upgrade is cancelled")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.22.1"))
 	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(HaveField("Status", metav1.ConditionStatus("Absent")), "no upgrade, no Migrated condition")
 	g.Expect(ociTag(g, res)).To(Equal("v0.22.1"))
@@ -378,7 +378,7 @@ func TestTinkerbellReconciler_RevertAfterMigrationIsRefused(t *testing.T) {
 		markReadyOnceCurrent(g, u)
 	}
 	got := waitReady(g, tb)
-	g.Expect(got.Status.Upgrade).To(BeNil())
+	g.Expect(got.Status.Upgrade).To(BeZero())
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.19.0"))
 	g.Expect(ociTag(g, oldRes)).To(Equal("v0.19.0"))
 	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the installed release is resumed")
