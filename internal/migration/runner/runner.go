@@ -55,7 +55,14 @@ type Options struct {
 	// SkipPreflight runs the PreUpgrade phase of the legacy stack reinstall even while Workflows or bmc Jobs are
 	// running.
 	SkipPreflight bool
+	// Workers is how many objects are written at the same time; 0 means DefaultWorkers.
+	Workers int
 }
+
+// DefaultWorkers is how many objects a Run writes, and a Restore restores, at the same time by default. The
+// migration Job is the only client of its ServiceAccount; a few requests in flight keep the apiserver busy
+// without crowding out the cluster's controllers.
+const DefaultWorkers = 8
 
 // Result is what one migration did.
 type Result struct {
@@ -99,6 +106,9 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 	all, err := migration.Migrations(opts.From, opts.To)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
 	}
 	r := &Runner{client: client, opts: opts}
 	for _, phase := range opts.Phases {
@@ -174,15 +184,19 @@ func (r *Runner) preflight(ctx context.Context) error {
 		!migration.RequiresReinstall(r.opts.From, r.opts.To) {
 		return nil
 	}
-	workflows, _, err := r.list(ctx, migration.Workflows)
-	if err != nil {
+	var blockers []migration.Blocker
+	if _, err := r.scan(ctx, migration.Workflows, func(page []unstructured.Unstructured) error {
+		blockers = append(blockers, migration.Preflight(page, nil)...)
+		return nil
+	}); err != nil {
 		return err
 	}
-	jobs, _, err := r.list(ctx, migration.BMCJobs)
-	if err != nil {
+	if _, err := r.scan(ctx, migration.BMCJobs, func(page []unstructured.Unstructured) error {
+		blockers = append(blockers, migration.Preflight(nil, page)...)
+		return nil
+	}); err != nil {
 		return err
 	}
-	blockers := migration.Preflight(workflows, jobs)
 	if len(blockers) == 0 {
 		return nil
 	}
@@ -224,96 +238,16 @@ func (r *Runner) reportObsolete(ctx context.Context, t migration.Target, res *Re
 	} else if err != nil {
 		return err
 	}
-	items, _, err := r.list(ctx, t)
-	if err != nil {
+	count := 0
+	if _, err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+		count += len(page)
+		return nil
+	}); err != nil {
 		return err
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("obsolete CRD %s is still installed with %d object(s); Kubetink never deletes it: remove it once the data is no longer needed",
-		t.CRDName(), len(items)))
+		t.CRDName(), count))
 	return nil
-}
-
-// create derives and creates the objects of a Creation. Existing objects of the result kind are left alone.
-func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result) error {
-	c := m.Create
-	sources, installed, err := r.list(ctx, c.Source)
-	if err != nil || !installed {
-		return err
-	}
-	for i := range sources {
-		src := &sources[i]
-		res.Scanned++
-		obj, err := c.Derive(src)
-		if err != nil {
-			return err
-		}
-		created, err := r.client.Resource(c.Result.GVR()).Namespace(obj.GetNamespace()).Create(ctx, obj, r.createOptions())
-		if apierrors.IsAlreadyExists(err) {
-			res.Skipped++
-			res.Notes = append(res.Notes, fmt.Sprintf("%s %s already exists and was left as is", c.Result.Kind, key(obj)))
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("failed to create %s %s: %w", c.Result.Kind, key(obj), err)
-		}
-		if err := r.backup(ctx, m.Name, c.Result, created, actionCreated); err != nil {
-			return err
-		}
-		res.Changed++
-		res.Objects = append(res.Objects, fmt.Sprintf("created %s %s from %s", c.Result.Kind, key(obj), c.Source.Kind))
-	}
-	return nil
-}
-
-// rewrite applies one Rewrite to every object of its kind.
-func (r *Runner) rewrite(ctx context.Context, m migration.Migration, rw migration.Rewrite, res *Result) error {
-	if len(rw.RequiredFields) > 0 {
-		installed, err := r.checkSchema(ctx, rw.Target, rw.RequiredFields)
-		if err != nil {
-			return fmt.Errorf("%w (the %s phase runs once the CRDs of %s are installed)", err, m.Phase, r.opts.To)
-		}
-		if !installed {
-			return nil
-		}
-	}
-	items, _, err := r.list(ctx, rw.Target)
-	if err != nil {
-		return err
-	}
-	for i := range items {
-		res.Scanned++
-		changed, err := r.rewriteObject(ctx, m.Name, rw, &items[i])
-		if err != nil {
-			return fmt.Errorf("failed to migrate %s %s: %w", rw.Target.Kind, key(&items[i]), err)
-		}
-		if !changed {
-			res.Skipped++
-			continue
-		}
-		res.Changed++
-		res.Objects = append(res.Objects, fmt.Sprintf("changed %s %s", rw.Target.Kind, key(&items[i])))
-	}
-	return nil
-}
-
-// list returns every object of t in the Runner's namespace scope. installed is false (and the list empty) when
-// the apiserver does not serve t, i.e. its CRD is not installed.
-func (r *Runner) list(ctx context.Context, t migration.Target) ([]unstructured.Unstructured, bool, error) {
-	var out []unstructured.Unstructured
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		l, err := r.client.Resource(t.GVR()).Namespace(r.opts.Namespace).List(ctx, opts)
-		if apierrors.IsNotFound(err) {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("failed to list %s: %w", t.CRDName(), err)
-		}
-		out = append(out, l.Items...)
-		if opts.Continue = l.GetContinue(); opts.Continue == "" {
-			return out, true, nil
-		}
-	}
 }
 
 func (r *Runner) createOptions() metav1.CreateOptions {
