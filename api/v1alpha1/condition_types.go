@@ -48,6 +48,10 @@ const (
 	// UpgradeBlockedReason means an upgrade waits for running Workflows or BMC Jobs to finish.
 	UpgradeBlockedReason = "UpgradeBlocked"
 
+	// UpgradeRefusedReason means an upgrade cannot go on until the user changes something: objects that no
+	// migration can carry to the new version, or a return to the installed version after migrations ran.
+	UpgradeRefusedReason = "UpgradeRefused"
+
 	// NamespaceConflictReason means another Tinkerbell object already installs into the same target namespace.
 	NamespaceConflictReason = "NamespaceConflict"
 

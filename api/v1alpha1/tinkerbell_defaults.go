@@ -116,6 +116,15 @@ func (in *Tinkerbell) AllowDowngrade() bool {
 	return in.Spec.Upgrade != nil && in.Spec.Upgrade.AllowDowngrade
 }
 
+// UpgradeHostNames returns spec.upgrade.hostNames: the names besides the public IP that migrations treat as
+// Tinkerbell's own.
+func (in *Tinkerbell) UpgradeHostNames() []string {
+	if in.Spec.Upgrade == nil {
+		return nil
+	}
+	return in.Spec.Upgrade.HostNames
+}
+
 // IsEnabled reports whether the component runs; a component that is not listed runs.
 func (in *ComponentCommon) IsEnabled() bool {
 	return in == nil || unsetOrTrue(in.Enabled)

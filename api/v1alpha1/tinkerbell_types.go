@@ -598,6 +598,63 @@ type UpgradePolicy struct {
 	// newer release may not be understood by the older one.
 	// +optional
 	AllowDowngrade bool `json:"allowDowngrade,omitempty"` //nolint:kubeapilinter // false and unset both mean downgrades are refused.
+
+	// hostNames are the other names and addresses machines reach Tinkerbell by, besides its public IP, such as a
+	// DNS name in a Template's URLs. During an upgrade, URLs on these hosts in Hardware, Templates, Workflows and
+	// BMC Jobs follow upstream's port and path moves as those on the public IP do; URLs on any other host are
+	// never changed.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$`
+	// +listType=set
+	// +optional
+	HostNames []string `json:"hostNames,omitempty"`
+}
+
+// UpgradePhase is the step an upgrade is in. The phases run in this order, each only when the upgrade needs it:
+// Preflight, Suspend, PreMigrate, Uninstall, Install, PostMigrate.
+// +kubebuilder:validation:Enum=Preflight;Suspend;PreMigrate;Uninstall;Install;PostMigrate
+type UpgradePhase string
+
+const (
+	// UpgradePreflight waits for running Workflows and BMC Jobs to finish, and refuses an upgrade that would
+	// break objects no migration can carry.
+	UpgradePreflight UpgradePhase = "Preflight"
+	// UpgradeSuspend suspends the running release (or pauses the automated sync of its Application) and waits
+	// for it to be idle, so nothing changes the cluster while the pre-upgrade Job runs.
+	UpgradeSuspend UpgradePhase = "Suspend"
+	// UpgradePreMigrate runs the pre-upgrade migration Job under the installed release's CRDs.
+	UpgradePreMigrate UpgradePhase = "PreMigrate"
+	// UpgradeUninstall uninstalls the legacy stack release, which the unified chart replaces.
+	UpgradeUninstall UpgradePhase = "Uninstall"
+	// UpgradeInstall applies the new version and waits for it to be ready.
+	UpgradeInstall UpgradePhase = "Install"
+	// UpgradePostMigrate runs the post-upgrade migration Job under the new release's CRDs.
+	UpgradePostMigrate UpgradePhase = "PostMigrate"
+)
+
+// UpgradeStatus is an upgrade in progress.
+type UpgradeStatus struct {
+	// fromVersion is the installed version the upgrade started from.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	FromVersion string `json:"fromVersion,omitempty"`
+
+	// toVersion is the version being installed.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	ToVersion string `json:"toVersion,omitempty"`
+
+	// phase is the step the upgrade is in.
+	// +required
+	Phase UpgradePhase `json:"phase,omitempty"`
+
+	// startedAt is when the upgrade started.
+	// +required
+	StartedAt metav1.Time `json:"startedAt"` //nolint:kubeapilinter // always set when the upgrade starts; timestamps are value metav1.Time by convention.
 }
 
 // TinkerbellStatus is the observed state of a Tinkerbell stack.
@@ -614,12 +671,6 @@ type TinkerbellStatus struct {
 	// observedGeneration is the last generation fully handled (Ready or Stalled).
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"` //nolint:kubeapilinter // the Flux/kstatus convention; 0 and unset both mean not yet observed.
-
-	// lastAttemptedVersion is the version Kubetink last tried to install.
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=64
-	// +optional
-	LastAttemptedVersion string `json:"lastAttemptedVersion,omitempty"`
 
 	// lastAppliedVersion is the version last installed successfully; migrations start from it.
 	// +kubebuilder:validation:MinLength=1
@@ -663,6 +714,11 @@ type TinkerbellStatus struct {
 	// inventory lists the objects Kubetink generated, for pruning and deletion.
 	// +optional
 	Inventory *ResourceInventory `json:"inventory,omitempty"`
+
+	// upgrade is the upgrade in progress, from lastAppliedVersion to spec.version: absent when none runs. It
+	// is cleared when the upgrade completes (the steps it ran are then in migrations) or is cancelled.
+	// +optional
+	Upgrade *UpgradeStatus `json:"upgrade,omitzero"`
 
 	// migrations records the migration steps completed, oldest first.
 	// +kubebuilder:validation:MaxItems=64
@@ -773,6 +829,7 @@ type MigrationRecord struct {
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.spec.targetNamespace`,priority=10
 // +kubebuilder:printcolumn:name="Scope",type=string,JSONPath=`.spec.scope`,priority=10
 // +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primarySite`,priority=10
+// +kubebuilder:printcolumn:name="Upgrade",type=string,JSONPath=`.status.upgrade.phase`,priority=10
 type Tinkerbell struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,8 +43,7 @@ import (
 // every kind Kubetink generates, some of them someone else's: the cache holds Kubetink's only.
 func TestCacheOptions_OnlyKubetinksObjects(t *testing.T) {
 	g := NewWithT(t)
-	env, err := testutil.Start(testutil.Options{FluxCRDs: true,
-		CRDDirs: []string{filepath.Join("..", "..", "internal", "controller", "testdata", "argocd")}})
+	env, err := testutil.Start(testutil.Options{FluxCRDs: true, ArgoCDCRDs: true})
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx, cancel := context.WithCancel(context.Background())

@@ -91,7 +91,7 @@ stack upgraded by other means, or to restore.`,
 	fs.StringArrayVar(&o.hosts, "tinkerbell-host", nil, "Another host name or address Tinkerbell is reached by (repeatable).")
 	fs.StringVar(&o.backupNamespace, "backup-namespace", "default", "Namespace of the backup ConfigMaps.")
 	fs.StringSliceVar(&o.restore, "restore", nil, `Restore the objects the named migrations changed, in the order given, instead of migrating; "all" restores the migrations of --from/--to/--phase, latest first.`)
-	fs.BoolVar(&o.skipPreflight, "skip-preflight", false, "Run the legacy stack upgrade even while Workflows or bmc Jobs are running.")
+	fs.BoolVar(&o.skipPreflight, "skip-preflight", false, "Run the pre-upgrade phase even though the preflight blocks the upgrade (running Workflows or bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on ?sourceISO=).")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "Print a line for every object changed.")
 	fs.IntVar(&o.concurrent, "concurrent", runner.DefaultWorkers, "How many objects are written (or restored) at the same time.")
 	fs.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "Maximum queries per second to the Kubernetes API; negative means no limit.")
@@ -129,13 +129,13 @@ func runMigrate(cmd *cobra.Command, o *migrateOptions) error {
 	if o.dryRun {
 		fmt.Fprintln(out, "Dry run: the apiserver validates every change but stores nothing.")
 	}
-	if len(r.Plan()) == 0 {
-		fmt.Fprintf(out, "No migrations for %s → %s in phase %s.\n", o.from, o.to, o.phase)
-		return nil
-	}
+	// Run even an empty plan: its preflight may still block or refuse the upgrade.
 	_, err = r.Run(cmd.Context(), func(res runner.Result) {
 		printLines(out, res.Summary(), res.Notes, res.Objects, o.verbose)
 	})
+	if err == nil && len(r.Plan()) == 0 {
+		fmt.Fprintf(out, "No migrations for %s → %s in phase %s.\n", o.from, o.to, o.phase)
+	}
 	return err
 }
 

@@ -39,7 +39,7 @@ import (
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
-// migrateTestdata is the migration package's test data: upstream CRDs per release and upstream-shaped objects.
+// migrateTestdata is the migration package's test data: upstream-shaped objects and the CRD written for them.
 var migrateTestdata = filepath.Join("..", "..", "internal", "migration", "testdata")
 
 // runMigrateCLI runs "kubetink <args>" in-process and returns its output.
@@ -124,8 +124,7 @@ func TestMigrateCommandExitCode(t *testing.T) {
 // TestMigrateCommand runs "kubetink migrate" against a real apiserver serving the legacy stack 0.6.2 CRDs.
 func TestMigrateCommand(t *testing.T) {
 	g := NewWithT(t)
-	env, err := testutil.Start(testutil.Options{CRDDirs: []string{
-		filepath.Join(migrateTestdata, "crds", "stack-0.6.2"),
+	env, err := testutil.Start(testutil.Options{TinkerbellCRDs: "0.6.2", CRDDirs: []string{
 		filepath.Join(migrateTestdata, "crds", "eksa-baseboardmanagement"),
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -194,6 +193,45 @@ func TestMigrateCommand(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(wf.GetAnnotations()).To(BeEmpty())
 	})
+}
+
+// TestMigrateCommandRefusesSourceISO: "kubetink migrate --phase pre" refuses an upgrade across v0.24.0 while
+// Workflows or bmc Jobs rely on the sourceISO query parameter that v0.24.0 ignores (migration.Refusals), even
+// though the upgrade has no pre-upgrade migration.
+func TestMigrateCommandRefusesSourceISO(t *testing.T) {
+	g := NewWithT(t)
+	env, err := testutil.Start(testutil.Options{TinkerbellCRDs: "v0.22.1"})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = env.Stop() })
+	g.Expect(env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tink"}})).To(Succeed())
+	createMigrateObjects(t, dynamic.NewForConfigOrDie(env.Config), filepath.Join(migrateTestdata, "objects", "v0.22.1.yaml"))
+	base := []string{"migrate", "--kubeconfig", env.Kubeconfig, "--from", "v0.22.1", "--to", "v0.24.0", "--phase", "pre"}
+	hosts := []string{"--public-ip", "192.168.2.111", "--tinkerbell-host", "tinkerbell.example.com", "--tinkerbell-host", "fd00::10"}
+
+	out, err := runMigrateCLI(append(base, hosts...)...)
+	g.Expect(err).To(MatchError(And(
+		ContainSubstring("the upgrade from v0.22.1 to v0.24.0 is refused until these objects are changed (or run with --skip-preflight):"),
+		ContainSubstring("\n  Workflow tink/wf-iso-query: spec.bootOptions.isoURL: the ISO URL on Tinkerbell chooses its source ISO with the sourceISO query parameter"),
+		ContainSubstring("\n  Workflow tink/wf-iso-preparing: spec.bootOptions.isoURL:"),
+		ContainSubstring("\n  Workflow tink/wf-iso-hostname: spec.bootOptions.isoURL:"),
+		ContainSubstring("\n  Workflow tink/wf-customboot: spec.bootOptions.custombootConfig.preparingActions[1].virtualMediaAction.mediaURL:"),
+		ContainSubstring("\n  Job tink/iso-mount-wf-iso-preparing: spec.tasks[2].virtualMediaAction.mediaURL:"),
+		ContainSubstring("\n  Job tink/machine2-iso: spec.tasks[1].virtualMediaAction.mediaURL:"),
+	)))
+	g.Expect(err.Error()).NotTo(ContainSubstring("wf-iso-done"))
+	g.Expect(out).To(BeEmpty())
+
+	_, err = runMigrateCLI(base...)
+	g.Expect(err).To(MatchError(ContainSubstring("set the public IP (--public-ip)")), "without Tinkerbell's hosts no URL can be checked")
+
+	out, err = runMigrateCLI(append(base, "--skip-preflight")...)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(Equal("No migrations for v0.22.1 → v0.24.0 in phase pre.\n"))
+
+	post := append(append([]string{}, base[:len(base)-1]...), "post", "--dry-run")
+	out, err = runMigrateCLI(append(post, hosts...)...)
+	g.Expect(err).NotTo(HaveOccurred(), "the refusal guards the pre-upgrade phase, as the preflight does")
+	g.Expect(out).To(ContainSubstring("tinkerbell-ports-v0.23.0: scanned"))
 }
 
 func createMigrateObjects(t *testing.T, dyn dynamic.Interface, path string) {

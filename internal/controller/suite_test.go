@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,6 +56,8 @@ var (
 const (
 	timeout  = 20 * time.Second
 	interval = 50 * time.Millisecond
+	// tinkerbellCRDs is the Tinkerbell release whose upstream CRDs the control plane serves (test/upstreamcrds).
+	tinkerbellCRDs = "v0.25.0"
 )
 
 func TestMain(m *testing.M) {
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	var err error
-	testEnv, err = testutil.Start(testutil.Options{FluxCRDs: true, CRDDirs: []string{filepath.Join("testdata", "crds"), filepath.Join("testdata", "argocd")}})
+	testEnv, err = testutil.Start(testutil.Options{FluxCRDs: true, TinkerbellCRDs: tinkerbellCRDs, ArgoCDCRDs: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -310,29 +310,6 @@ func inventoryEngine(inv *kubetinkv1alpha1.ResourceInventory) kubetinkv1alpha1.E
 	return engine
 }
 
-// pauseApplication re-applies the chart's Application of the installed version without automated sync, so Argo
-// CD changes nothing while a migration Job edits the cluster; applying the new version restores it. It waits
-// while a sync that started before the pause is still running.
-func (r *TinkerbellReconciler) pauseApplication(ctx context.Context, s *scope, u *unstructured.Unstructured) error {
-	if live, err := r.getLive(ctx, u); err != nil || live == nil {
-		return err
-	}
-	paused := u.DeepCopy()
-	unstructured.RemoveNestedField(paused.Object, "spec", "syncPolicy", "automated")
-	if err := r.applyObject(ctx, s, paused); err != nil {
-		return err
-	}
-	live, err := r.getLive(ctx, u)
-	if err != nil || live == nil {
-		return err
-	}
-	if syncRunning(live) {
-		return r.migrating(s, "paused automated sync of Application %s/%s; waiting for its running sync to finish before the pre-upgrade migrations",
-			live.GetNamespace(), live.GetName())
-	}
-	return nil
-}
-
 // ownedBy reports whether an object carries the labels of the Tinkerbell.
 func ownedBy(live *unstructured.Unstructured, obj *kubetinkv1alpha1.Tinkerbell) bool {
 	l := live.GetLabels()

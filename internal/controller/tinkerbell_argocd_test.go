@@ -289,7 +289,7 @@ func TestTinkerbellReconciler_ArgoCDUpgradeRunsMigrationJobs(t *testing.T) {
 	// A sync is running when the upgrade starts: the migration waits for it.
 	setArgoStatus(g, chart, argoStatus{health: "Progressing", sync: "OutOfSync", revision: "v0.19.0", phase: "Running", opMessage: "waiting for healthy state"})
 	editTinkerbell(g, tb, atVersion("v0.25.0"))
-	waitReason(g, tb, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason, "waiting for its running sync to finish")
+	waitReason(g, tb, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason, "to finish its running sync or reconciliation")
 	g.Expect(automatedSync(g, chart)).To(BeFalse(), "automated sync is paused first")
 	g.Expect(getJob(g, ns, jobName(tb, "v0.25.0", migration.PreUpgrade))).To(BeNil())
 
@@ -307,7 +307,7 @@ func TestTinkerbellReconciler_ArgoCDUpgradeRunsMigrationJobs(t *testing.T) {
 	for _, u := range newRes.Objects {
 		markAppHealthy(g, u)
 	}
-	if (&upgrade{steps: mustPlan(g, "v0.19.0", "v0.25.0")}).has(migration.PostUpgrade) {
+	if mustPlan(g, "v0.19.0", "v0.25.0").Has(migration.PostUpgrade) {
 		finishJob(g, waitJob(g, ns, jobName(tb, "v0.25.0", migration.PostUpgrade)), true)
 	}
 	got := waitReady(g, tb)
@@ -317,10 +317,10 @@ func TestTinkerbellReconciler_ArgoCDUpgradeRunsMigrationJobs(t *testing.T) {
 	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(HaveField("Reason", kubetinkv1alpha1.MigrationSucceededReason))
 }
 
-func mustPlan(g Gomega, from, to string) []migration.Step {
-	steps, err := migration.Plan(from, to)
+func mustPlan(g Gomega, from, to string) migration.UpgradePlan {
+	plan, err := migration.NewUpgradePlan(from, to)
 	g.Expect(err).NotTo(HaveOccurred())
-	return steps
+	return plan
 }
 
 // watchEvents records every version of the objects of a kind in a namespace, from now on; the returned function
@@ -514,7 +514,7 @@ func TestTinkerbellReconciler_ArgoCDLegacyReinstall(t *testing.T) {
 	for _, u := range newRes.Objects {
 		markAppHealthy(g, u)
 	}
-	if (&upgrade{steps: mustPlan(g, "0.6.2", "v0.19.0")}).has(migration.PostUpgrade) {
+	if mustPlan(g, "0.6.2", "v0.19.0").Has(migration.PostUpgrade) {
 		finishJob(g, waitJob(g, ns, jobName(tb, "v0.19.0", migration.PostUpgrade)), true)
 	}
 	got := waitReady(g, tb)

@@ -80,7 +80,7 @@ type scope struct {
 	// written are the objects this pass applied, as the apiserver returned them, by inventory id. The cache may
 	// not have seen these writes yet, and a stale copy would report the previous generation's readiness.
 	written map[string]*unstructured.Unstructured
-	// upgrade is set while spec.version is above status.lastAppliedVersion.
+	// upgrade is the upgrade in progress (status.upgrade) and its plan; nil when none runs.
 	upgrade *upgrade
 }
 
@@ -136,6 +136,9 @@ func waiting(reason, format string, args ...any) error {
 // (metadata only) to look again as soon as one finishes.
 // +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list;watch
 // +kubebuilder:rbac:groups=bmc.tinkerbell.org,resources=jobs,verbs=list;watch
+// Leaving the legacy stack: Cluster API Provider Tinkerbell objects must be paused first (read uncached, only then).
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=tinkerbellmachines;tinkerbellclusters,verbs=list
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=list
 // Obsolete CRDs are reported after an upgrade: get the two CRDs no release uses any more, by name.
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=baseboardmanagements.bmc.tinkerbell.org;workflowdata.tinkerbell.org
 
@@ -187,15 +190,15 @@ func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alp
 		name string
 		run  func(context.Context, *scope) error
 	}{
-		{"check_site", r.checkSite},           // what a site owns alone; which site applies the CRDs
-		{"check_version", r.checkVersion},     // supported, and no silent downgrade
-		{"gather_facts", r.gatherFacts},       // node pod CIDRs, LoadBalancer IP
-		{"render", r.render},                  // the Flux objects, from the pure render package
-		{"migrate_pre", r.migratePre},         // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
-		{"apply", r.applyAll},                 // sources and CRDs, then (once the CRDs are ready) the HelmRelease
-		{"prune", r.prune},                    // delete what is no longer rendered
-		{"check_readiness", r.checkReadiness}, // mirror the objects' readiness
-		{"migrate_post", r.migratePost},       // upgrades: post-upgrade Job, then record the migrations
+		{"check_site", r.checkSite},             // what a site owns alone; which site applies the CRDs
+		{"check_version", r.checkVersion},       // supported, and no silent downgrade
+		{"gather_facts", r.gatherFacts},         // node pod CIDRs, LoadBalancer IP
+		{"render", r.render},                    // the Flux objects, from the pure render package
+		{"begin_upgrade", r.beginUpgrade},       // upgrades: preflight, suspend, pre-upgrade Job, legacy uninstall
+		{"apply", r.applyAll},                   // sources and CRDs, then (once the CRDs are ready) the HelmRelease
+		{"prune", r.prune},                      // delete what is no longer rendered
+		{"check_readiness", r.checkReadiness},   // mirror the objects' readiness
+		{"complete_upgrade", r.completeUpgrade}, // upgrades: post-upgrade Job, then record the migrations
 	} {
 		start := time.Now()
 		err := step.run(ctx, s)

@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
-	"github.com/kubetink/kubetink/internal/migration"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -61,7 +60,7 @@ func TestTinkerbellReconciler_CRDPathMovesAfterTheSource(t *testing.T) {
 	driveToReady(t, g, tb, expectedObjects(g, tb, values.Facts{}))
 
 	editTinkerbell(g, tb, atVersion("v0.25.0"))
-	finishJob(g, waitJob(g, ns, jobName(tb, "v0.25.0", migration.PreUpgrade)), true)
+	finishJob(g, waitPreJob(g, tb, "v0.19.0", "v0.25.0"), true)
 	res := expectedObjects(g, atVersionCopy(tb, "v0.25.0"), values.Facts{})
 	source, kustomization := crdObjects(g, res)
 	g.Expect(specField(kustomization, "path")).To(Equal("./crd/bases/v1alpha1"))

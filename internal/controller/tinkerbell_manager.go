@@ -306,8 +306,8 @@ func (r *TinkerbellReconciler) tinkerbellsUsingService(ctx context.Context, o cl
 }
 
 // tinkerbellsBlocked maps a change of a Workflow or BMC Job to the Tinkerbells whose upgrade has not passed its
-// preflight yet, which then runs again. (Not by the UpgradeBlocked reason: the pass that finds the first
-// blockers starts the watch before it records that reason.)
+// preflight yet, which then runs again. That includes upgrades not recorded yet: the pass that finds the first
+// blockers starts the watch before it records the upgrade.
 func (r *TinkerbellReconciler) tinkerbellsBlocked(ctx context.Context, _ client.Object) []reconcile.Request {
 	list := &kubetinkv1alpha1.TinkerbellList{}
 	if err := r.List(ctx, list); err != nil {
@@ -315,8 +315,9 @@ func (r *TinkerbellReconciler) tinkerbellsBlocked(ctx context.Context, _ client.
 		return nil
 	}
 	return requests(list, func(tb *kubetinkv1alpha1.Tinkerbell) bool {
-		applied := tb.Status.LastAppliedVersion
-		return applied != "" && tb.Status.LastAttemptedVersion != tb.Spec.Version && catalog.Compare(tb.Spec.Version, applied) > 0
+		applied, u := tb.Status.LastAppliedVersion, tb.Status.Upgrade
+		return applied != "" && catalog.Compare(tb.Spec.Version, applied) > 0 &&
+			(u == nil || u.ToVersion != tb.Spec.Version || u.Phase == kubetinkv1alpha1.UpgradePreflight)
 	})
 }
 

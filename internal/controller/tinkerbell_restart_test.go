@@ -134,7 +134,13 @@ func TestTinkerbellReconciler_UpgradeSurvivesRestartsAtEveryStep(t *testing.T) {
 	restart("install")
 
 	editTinkerbell(g, tb, atVersion("v0.25.0"))
-	pre := waitJob(g, ns, jobName(tb, "v0.25.0", migration.PreUpgrade))
+	g.Eventually(func(g Gomega) {
+		g.Expect(hrSuspended(g, oldRes)).To(BeTrue())
+		g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradeSuspend))
+	}, timeout, interval).Should(Succeed())
+	g.Expect(getJob(g, ns, jobName(tb, "v0.25.0", migration.PreUpgrade))).To(BeNil(), "the Job waits until helm-controller saw the suspension")
+	restart("installed release suspended")
+	pre := waitPreJob(g, tb, "v0.19.0", "v0.25.0")
 	restart("pre-upgrade Job created")
 	g.Consistently(func(g Gomega) { g.Expect(getJob(g, ns, pre.Name).UID).To(Equal(pre.UID)) }, 500*time.Millisecond, interval).Should(Succeed())
 	g.Expect(hrSuspended(g, oldRes)).To(BeTrue())
@@ -184,7 +190,7 @@ func TestTinkerbellReconciler_LegacyStackIsReinstalled(t *testing.T) {
 	hw := createHardware(t, g, ns)
 
 	editTinkerbell(g, tb, atVersion("v0.19.0"))
-	pre := waitJob(g, ns, jobName(tb, "v0.19.0", migration.PreUpgrade))
+	pre := waitPreJob(g, tb, "0.6.2", "v0.19.0")
 	g.Expect(hrSuspended(g, legacy)).To(BeTrue(), "the legacy release is suspended while the pre-upgrade migrations run")
 	finishJob(g, pre, true)
 

@@ -172,9 +172,6 @@ func (r *TinkerbellReconciler) render(_ context.Context, s *scope) error {
 		return stalled(kubetinkv1alpha1.RenderFailedReason, "%s", err.Error())
 	}
 	s.result = res
-	if s.obj.Status.LastAppliedVersion == "" || s.obj.Status.LastAppliedVersion == s.obj.Spec.Version {
-		s.obj.Status.LastAttemptedVersion = s.obj.Spec.Version // upgrades set it once their preflight passed
-	}
 	s.obj.Status.PublicIP = res.PublicIP
 	s.obj.Status.TrustedProxies = res.TrustedProxies
 	return nil

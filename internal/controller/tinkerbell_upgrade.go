@@ -41,7 +41,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
-	"github.com/kubetink/kubetink/internal/catalog"
 	"github.com/kubetink/kubetink/internal/inventory"
 	"github.com/kubetink/kubetink/internal/metrics"
 	"github.com/kubetink/kubetink/internal/migration"
@@ -57,19 +56,15 @@ const (
 	requestAnnotation    = "kubetink.io/reconcile-request"
 )
 
-// upgrade is the plan of an upgrade in progress: from status.lastAppliedVersion to spec.version.
+// upgrade is the upgrade in progress (status.upgrade) with its plan.
 type upgrade struct {
 	from, to string
-	steps    []migration.Step
-}
-
-func (u *upgrade) has(phase migration.Phase) bool {
-	return slices.ContainsFunc(u.steps, func(s migration.Step) bool { return s.Phase == phase })
+	plan     migration.UpgradePlan
 }
 
 func (u *upgrade) names(phase migration.Phase) string {
 	var names []string
-	for _, s := range u.steps {
+	for _, s := range u.plan.Steps {
 		if s.Phase == phase {
 			names = append(names, s.Name)
 		}
@@ -77,79 +72,59 @@ func (u *upgrade) names(phase migration.Phase) string {
 	return strings.Join(names, ", ")
 }
 
-// migratePre runs before anything of the new version is applied. Each pass takes one action, decided from the
-// cluster alone (so a restart resumes where it was): preflight, suspend the running release, run the pre-upgrade
-// Job, and for the legacy stack uninstall its release, then let the new version be applied.
-func (r *TinkerbellReconciler) migratePre(ctx context.Context, s *scope) error {
-	from, to := s.obj.Status.LastAppliedVersion, s.obj.Spec.Version
-	if from == "" || catalog.Compare(to, from) <= 0 {
-		return nil // install, no change, or an allowed downgrade: nothing to migrate
-	}
-	steps, err := migration.Plan(from, to)
-	if err != nil {
-		return stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot upgrade from %s to %s: %s", from, to, err)
-	}
-	s.upgrade = &upgrade{from: from, to: to, steps: steps}
-
-	// Preflight, once per target version: running Workflows and BMC Jobs would be cut off mid-way.
-	if s.obj.Status.LastAttemptedVersion != to {
-		blockers, err := r.preflight(ctx, s.obj)
-		if err != nil {
-			return err
-		}
-		if len(blockers) > 0 {
-			// Look again when one of them changes, not only after the requeue interval.
-			if err := r.watches.watchBlockers(handler.EnqueueRequestsFromMapFunc(r.tinkerbellsBlocked)); err != nil {
-				return err
-			}
-			msg := fmt.Sprintf("upgrade from %s to %s waits for %d running object(s): %s", from, to, len(blockers), strings.Join(blockers, "; "))
-			conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
-			return waiting(kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
-		}
-		s.obj.Status.LastAttemptedVersion = to
-		r.event(s.obj, "UpgradeStarted", "upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
-		// Replace what the preflight said: the steps below say more as they go.
-		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason,
-			"upgrading from %s to %s; migrations: %s", from, to, stepNames(steps))
-	}
-
-	if s.upgrade.has(migration.PreUpgrade) {
-		job, err := r.getJob(ctx, s, migration.PreUpgrade)
-		if err != nil {
-			return err
-		}
-		state, msg := migration.DetermineJobState(job)
-		switch state {
-		case migration.JobNotStarted:
-			// Stop helm-controller from touching the running release while the migration edits its objects.
-			if err := r.suspendRunningReleases(ctx, s); err != nil {
-				return err
-			}
-			return r.startJob(ctx, s, migration.PreUpgrade)
-		case migration.JobRunning:
-			return r.migrating(s, "running pre-upgrade migrations (%s) in Job %s", s.upgrade.names(migration.PreUpgrade), job.Name)
-		case migration.JobFailed:
-			return r.jobFailed(ctx, s, job, msg)
-		}
-	}
-
-	// The legacy stack chart is replaced, not upgraded: uninstall its release before the new one goes in.
-	if migration.RequiresReinstall(from, to) {
-		gone, err := r.uninstallStaleReleases(ctx, s)
-		if err != nil || !gone {
-			if err == nil {
-				err = r.migrating(s, "uninstalling the legacy stack release before installing %s", to)
-			}
-			return err
-		}
-	}
-	return nil
+// observed is what a pass saw for the current phase of an upgrade: the state machine's input, and what the
+// action and its messages need besides.
+type observed struct {
+	migration.Observation
+	// job is the phase's migration Job and jobMessage its failure (PreMigrate, PostMigrate).
+	job        *batchv1.Job
+	jobMessage string
+	// busy names the releases the Suspend phase still waits for.
+	busy []string
 }
 
-// migratePost runs once the new version is Ready: the post-upgrade Job, then the record of the migration.
-func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error {
+// beginUpgrade decides which upgrade this pass works on (migration.Begin) and takes it through the phases before
+// the new version is applied: Preflight, Suspend, PreMigrate and Uninstall. It returns nil, and the apply steps
+// run, when no upgrade is in progress or it has reached Install.
+func (r *TinkerbellReconciler) beginUpgrade(ctx context.Context, s *scope) error {
+	installed, desired := s.obj.Status.LastAppliedVersion, s.obj.Spec.Version
+	recorded := s.obj.Status.Upgrade
+	st, change := migration.Begin(installed, desired, recorded, s.obj.AllowDowngrade(), metav1.Now())
+	switch change {
+	case migration.Cancelled:
+		if err := r.deleteMigrationBinding(ctx, s.obj); err != nil {
+			return err
+		}
+		conditions.Delete(s.obj, kubetinkv1alpha1.MigratedCondition)
+		r.event(s.obj, "UpgradeCancelled", "upgrade from %s to %s cancelled in phase %s: spec.version is %s",
+			recorded.FromVersion, recorded.ToVersion, recorded.Phase, desired)
+	case migration.RevertRefused:
+		msg := fmt.Sprintf("spec.version %s goes back from the upgrade to %s, which is in phase %s and may have changed objects already; set spec.version to %s to finish it, or set spec.upgrade.allowDowngrade to return to %s anyway",
+			desired, recorded.ToVersion, recorded.Phase, recorded.ToVersion, installed)
+		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
+		return stalled(kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
+	}
+	s.obj.Status.Upgrade = st
+	if st == nil {
+		return nil
+	}
+	plan, err := migration.NewUpgradePlan(st.FromVersion, st.ToVersion)
+	if err != nil {
+		return stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot upgrade from %s to %s: %s", st.FromVersion, st.ToVersion, err)
+	}
+	s.upgrade = &upgrade{from: st.FromVersion, to: st.ToVersion, plan: plan}
+	if change == migration.Started || change == migration.Superseded {
+		r.event(s.obj, "UpgradeStarted", "upgrading from %s to %s; migrations: %s", st.FromVersion, st.ToVersion, stepNames(plan.Steps))
+		r.inProgress(s)
+	}
+	return r.advanceUpgrade(ctx, s, false)
+}
+
+// completeUpgrade runs once the applied objects are ready. It reports obsolete CRDs when an install or upgrade
+// completes in this pass, and takes an upgrade through its last phases: Install (done: the new version is
+// ready) and PostMigrate.
+func (r *TinkerbellReconciler) completeUpgrade(ctx context.Context, s *scope) error {
 	if s.obj.Status.LastAppliedVersion != s.obj.Spec.Version {
-		// An install or upgrade completes in this pass: report CRDs the release no longer uses.
 		obsolete, err := r.obsoleteCRDs(ctx)
 		if err != nil {
 			return err
@@ -163,24 +138,131 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 	if s.upgrade == nil {
 		return nil
 	}
-	if s.upgrade.has(migration.PostUpgrade) {
-		job, err := r.getJob(ctx, s, migration.PostUpgrade)
+	return r.advanceUpgrade(ctx, s, true)
+}
+
+// advanceUpgrade runs the state machine: observe the current phase, let migration.Decide choose its action, and
+// either go on to the next phase in the same pass (nothing to do) or take the action, which ends the pass unless
+// it completes the upgrade. Before the new version is ready (ready false) it stops at Install, where the apply
+// steps take over.
+func (r *TinkerbellReconciler) advanceUpgrade(ctx context.Context, s *scope, ready bool) error {
+	st := s.obj.Status.Upgrade
+	for range len(s.upgrade.plan.Phases()) + 1 {
+		if !ready && (st.Phase == kubetinkv1alpha1.UpgradeInstall || st.Phase == kubetinkv1alpha1.UpgradePostMigrate) {
+			return nil
+		}
+		o, err := r.observe(ctx, s, st.Phase, ready)
 		if err != nil {
 			return err
 		}
-		state, msg := migration.DetermineJobState(job)
-		switch state {
-		case migration.JobNotStarted:
-			return r.startJob(ctx, s, migration.PostUpgrade)
-		case migration.JobRunning:
-			return r.migrating(s, "running post-upgrade migrations (%s) in Job %s", s.upgrade.names(migration.PostUpgrade), job.Name)
-		case migration.JobFailed:
-			return r.jobFailed(ctx, s, job, msg)
+		d := migration.Decide(st.Phase, s.upgrade.plan, o.Observation)
+		if d.Action != migration.Proceed {
+			return r.act(ctx, s, d.Action, o)
 		}
+		st.Phase = d.Phase
+		r.inProgress(s)
 	}
+	return fmt.Errorf("the upgrade from %s to %s did not settle in a phase", st.FromVersion, st.ToVersion)
+}
 
+// inProgress says on the Migrated condition which phase the upgrade is in; the phase's action may say more.
+func (r *TinkerbellReconciler) inProgress(s *scope) {
+	st := s.obj.Status.Upgrade
+	if st.Phase == "" {
+		return // completing
+	}
+	conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason,
+		"upgrading from %s to %s (phase %s); migrations: %s", st.FromVersion, st.ToVersion, st.Phase, stepNames(s.upgrade.plan.Steps))
+}
+
+// observe reads what the state machine needs to decide the action of phase p, and only that.
+func (r *TinkerbellReconciler) observe(ctx context.Context, s *scope, p kubetinkv1alpha1.UpgradePhase, ready bool) (observed, error) {
+	var o observed
+	var err error
+	switch p {
+	case kubetinkv1alpha1.UpgradePreflight:
+		o.Blockers, o.Refusals, err = r.preflight(ctx, s)
+	case kubetinkv1alpha1.UpgradeSuspend:
+		o.Suspended, o.busy, err = r.suspension(ctx, s)
+		o.Idle = len(o.busy) == 0
+	case kubetinkv1alpha1.UpgradePreMigrate, kubetinkv1alpha1.UpgradePostMigrate:
+		o.job, err = r.getJob(ctx, s, jobPhase(p))
+		o.Job, o.jobMessage = migration.DetermineJobState(o.job)
+		o.Outdated = o.Job == migration.JobFailed && r.outdated(s.obj, o.job)
+	case kubetinkv1alpha1.UpgradeUninstall:
+		o.LegacyGone, err = r.staleReleasesGone(ctx, s)
+	case kubetinkv1alpha1.UpgradeInstall:
+		o.Ready = ready
+	}
+	return o, err
+}
+
+// act takes the one action migration.Decide chose for the current phase.
+func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Action, o observed) error {
+	st := s.obj.Status.Upgrade
+	switch a {
+	case migration.Refuse:
+		// A stalled pass is not retried by itself: the change of a refused object brings the Tinkerbell back.
+		if err := r.watches.watchBlockers(handler.EnqueueRequestsFromMapFunc(r.tinkerbellsBlocked)); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("upgrade from %s to %s refused: %s", st.FromVersion, st.ToVersion, strings.Join(o.Refusals, "; "))
+		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
+		return stalled(kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
+	case migration.Wait:
+		return r.wait(s, o)
+	case migration.Suspend:
+		if err := r.suspendRunningReleases(ctx, s); err != nil {
+			return err
+		}
+		return r.migrating(s, "suspended the running release of %s; waiting for it to be idle before the pre-upgrade migrations (%s)",
+			st.FromVersion, s.upgrade.names(migration.PreUpgrade))
+	case migration.StartJob:
+		return r.startJob(ctx, s, jobPhase(st.Phase))
+	case migration.RetryJob:
+		if err := r.Delete(ctx, o.job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("failed to delete the failed migration Job %s: %w", o.job.Name, err)
+		}
+		r.event(s.obj, "MigrationRetry", "deleted failed Job %s to retry", o.job.Name)
+		return r.migrating(s, "retrying the migration: Job %s was deleted", o.job.Name)
+	case migration.Fail:
+		return r.jobFailed(s, o.job, o.jobMessage)
+	case migration.Uninstall:
+		if err := r.uninstallStaleReleases(ctx, s); err != nil {
+			return err
+		}
+		return r.migrating(s, "uninstalling the legacy stack release before installing %s", st.ToVersion)
+	case migration.Complete:
+		return r.recordUpgrade(ctx, s)
+	}
+	return nil // Install: the apply steps do it
+}
+
+// wait reports what the current phase waits for.
+func (r *TinkerbellReconciler) wait(s *scope, o observed) error {
+	st := s.obj.Status.Upgrade
+	switch st.Phase {
+	case kubetinkv1alpha1.UpgradePreflight:
+		// Look again when one of them changes, not only after the requeue interval.
+		if err := r.watches.watchBlockers(handler.EnqueueRequestsFromMapFunc(r.tinkerbellsBlocked)); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("upgrade from %s to %s waits for %d object(s) to finish or be paused: %s", st.FromVersion, st.ToVersion, len(o.Blockers), strings.Join(o.Blockers, "; "))
+		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
+		return waiting(kubetinkv1alpha1.UpgradeBlockedReason, "%s", msg)
+	case kubetinkv1alpha1.UpgradeSuspend:
+		return r.migrating(s, "waiting for %s to finish its running sync or reconciliation before the pre-upgrade migrations (%s)",
+			strings.Join(o.busy, ", "), s.upgrade.names(migration.PreUpgrade))
+	}
+	phase := jobPhase(st.Phase)
+	return r.migrating(s, "running %s-upgrade migrations (%s) in Job %s", phase.Flag(), s.upgrade.names(phase), o.job.Name)
+}
+
+// recordUpgrade completes an upgrade: its steps go to status.migrations, the migration account loses its
+// binding, and status.upgrade is cleared.
+func (r *TinkerbellReconciler) recordUpgrade(ctx context.Context, s *scope) error {
 	now := metav1.Now()
-	for _, step := range s.upgrade.steps {
+	for _, step := range s.upgrade.plan.Steps {
 		s.obj.Status.Migrations = append(s.obj.Status.Migrations, kubetinkv1alpha1.MigrationRecord{
 			Name: step.Name, FromVersion: s.upgrade.from, ToVersion: s.upgrade.to, CompletedAt: now,
 		})
@@ -193,14 +275,30 @@ func (r *TinkerbellReconciler) migratePost(ctx context.Context, s *scope) error 
 	}
 	// Count the upgrade's Jobs as succeeded once, in the pass that completes it (the next has no upgrade).
 	for _, phase := range []migration.Phase{migration.PreUpgrade, migration.PostUpgrade} {
-		if s.upgrade.has(phase) {
+		if s.upgrade.plan.Has(phase) {
 			metrics.RecordMigrationRun(phase.Flag(), metrics.ResultSucceeded)
 		}
 	}
 	conditions.MarkTrue(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationSucceededReason,
-		"upgraded from %s to %s; migrations: %s", s.upgrade.from, s.upgrade.to, stepNames(s.upgrade.steps))
+		"upgraded from %s to %s; migrations: %s", s.upgrade.from, s.upgrade.to, stepNames(s.upgrade.plan.Steps))
 	r.event(s.obj, kubetinkv1alpha1.MigrationSucceededReason, "upgraded from %s to %s", s.upgrade.from, s.upgrade.to)
+	s.obj.Status.Upgrade = nil
 	return nil
+}
+
+// jobPhase is the migration phase whose Job runs in an upgrade phase.
+func jobPhase(p kubetinkv1alpha1.UpgradePhase) migration.Phase {
+	if p == kubetinkv1alpha1.UpgradePostMigrate {
+		return migration.PostUpgrade
+	}
+	return migration.PreUpgrade
+}
+
+// outdated reports whether a Job was created for an earlier generation or reconcile request of the Tinkerbell:
+// a failed one is then run again.
+func (r *TinkerbellReconciler) outdated(obj *kubetinkv1alpha1.Tinkerbell, job *batchv1.Job) bool {
+	req, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
+	return job.Annotations[generationAnnotation] != strconv.FormatInt(obj.Generation, 10) || job.Annotations[requestAnnotation] != req
 }
 
 // obsoleteCRDsMaxAge is how long one look-up of the obsolete CRDs answers for every Tinkerbell. The answer is the
@@ -258,34 +356,64 @@ func (r *TinkerbellReconciler) migrating(s *scope, format string, args ...any) e
 	return waiting(kubetinkv1alpha1.MigrationInProgressReason, format, args...)
 }
 
-// preflight lists the Workflows and BMC Jobs that must finish before an upgrade starts, in the namespaces obj
-// serves. Kinds whose CRD is not installed block nothing.
-func (r *TinkerbellReconciler) preflight(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) ([]string, error) {
-	lists := make([][]unstructured.Unstructured, 2)
-	for i, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
-		list := &unstructured.UnstructuredList{}
-		list.SetAPIVersion(t.APIVersion())
-		list.SetKind(t.Kind + "List")
-		if err := r.List(ctx, list, client.InNamespace(obj.ServedNamespace())); err != nil {
-			if apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-				continue
+// preflight finds what holds an upgrade back, in the namespaces the site serves (kinds whose CRD is not
+// installed hold nothing back):
+//   - blockers, which end by themselves: running Workflows and BMC Jobs (migration.Preflight) and, when the
+//     legacy stack is replaced, Cluster API Provider Tinkerbell objects not paused (migration.CAPTBlockers);
+//   - refusals, which the user has to fix: objects no migration can carry to the new version
+//     (migration.Refusals, on URLs of Tinkerbell's own hosts).
+func (r *TinkerbellReconciler) preflight(ctx context.Context, s *scope) (blockers, refusals []string, err error) {
+	from, to := s.upgrade.from, s.upgrade.to
+	workflows, err := r.listServed(ctx, s.obj, migration.Workflows, r.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	bmcJobs, err := r.listServed(ctx, s.obj, migration.BMCJobs, r.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, b := range migration.Preflight(workflows, bmcJobs) {
+		blockers = append(blockers, b.String())
+	}
+	if migration.RequiresReinstall(from, to) {
+		// Read from the apiserver: these CRDs are seldom installed, and a cache would keep an informer on them.
+		lists := make([][]unstructured.Unstructured, 0, 3)
+		for _, t := range migration.CAPTTargets() {
+			items, err := r.listServed(ctx, s.obj, t, r.reader())
+			if err != nil {
+				return nil, nil, err
 			}
-			return nil, fmt.Errorf("failed to list %s for the upgrade preflight: %w", t.Resource, err)
+			lists = append(lists, items)
 		}
-		lists[i] = list.Items
+		for _, b := range migration.CAPTBlockers(from, to, lists[0], lists[1], lists[2]) {
+			blockers = append(blockers, b.String())
+		}
 	}
-	var out []string
-	for _, b := range migration.Preflight(lists[0], lists[1]) {
-		out = append(out, b.String())
+	hosts := append([]string{s.result.PublicIP}, s.obj.UpgradeHostNames()...)
+	for _, x := range migration.Refusals(from, to, hosts, workflows, bmcJobs) {
+		refusals = append(refusals, x.String())
 	}
-	return out, nil
+	return blockers, refusals, nil
 }
 
-// suspendRunningReleases re-applies the HelmReleases of the installed version with spec.suspend set, or the
-// chart's Application without automated sync (pauseApplication), rendered for the engine that installed it (the
-// inventory's, which differs from spec.engine while an engine switch waits for this upgrade). Applying the new
-// version later drops the field, or restores automated sync, which resumes them.
-func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *scope) error {
+// listServed lists the objects of kind t in the namespaces obj serves; none when the apiserver does not serve t.
+func (r *TinkerbellReconciler) listServed(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, t migration.Target, c client.Reader) ([]unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion(t.APIVersion())
+	list.SetKind(t.Kind + "List")
+	if err := c.List(ctx, list, client.InNamespace(obj.ServedNamespace())); err != nil {
+		if apimeta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("failed to list %s for the upgrade preflight: %w", t.Resource, err)
+	}
+	return list.Items, nil
+}
+
+// installedReleases renders the release objects of the installed version (s.upgrade.from): its HelmReleases, or
+// the chart's Application, for the engine that installed it (the inventory's, which differs from spec.engine
+// while an engine switch waits for this upgrade).
+func (r *TinkerbellReconciler) installedReleases(s *scope) ([]*unstructured.Unstructured, error) {
 	old := s.obj.DeepCopy()
 	old.Spec.Version = s.upgrade.from
 	if engine := inventoryEngine(s.obj.Status.Inventory); engine != "" {
@@ -293,24 +421,78 @@ func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *sc
 	}
 	res, err := render.Render(old, s.facts)
 	if err != nil {
-		return stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot render the installed version %s to suspend it: %s", s.upgrade.from, err)
+		return nil, stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot render the installed version %s to suspend it: %s", s.upgrade.from, err)
 	}
+	var out []*unstructured.Unstructured
 	for _, u := range res.Objects {
-		if isApplication(u) && u.GetLabels()[render.LabelComponent] == componentRelease {
-			if err := r.pauseApplication(ctx, s, u); err != nil {
-				return err
+		if u.GetKind() == "HelmRelease" || isApplication(u) && u.GetLabels()[render.LabelComponent] == componentRelease {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// suspension reports whether the installed version's releases are suspended (HelmRelease spec.suspend, or an
+// Application without automated sync), and which of them are still busy with work they began before:
+//   - helm-controller runs one reconciliation of a HelmRelease at a time, and one that finds it suspended only
+//     records status.observedGeneration (helm-controller v1.6.4, HelmReleaseReconciler.Reconcile). Once that
+//     equals the suspended generation, no reconciliation from before the suspension can still be running.
+//   - Argo CD finishes a sync already requested or running (syncRunning) even with automated sync off.
+//
+// Releases that do not exist any more are neither.
+func (r *TinkerbellReconciler) suspension(ctx context.Context, s *scope) (suspended bool, busy []string, err error) {
+	releases, err := r.installedReleases(s)
+	if err != nil {
+		return false, nil, err
+	}
+	suspended = true
+	for _, u := range releases {
+		live, err := r.getLive(ctx, u)
+		if err != nil {
+			return false, nil, err
+		}
+		if live == nil {
+			continue
+		}
+		name := fmt.Sprintf("%s %s/%s", live.GetKind(), live.GetNamespace(), live.GetName())
+		if isApplication(live) {
+			_, automated, _ := unstructured.NestedMap(live.Object, "spec", "syncPolicy", "automated")
+			suspended = suspended && !automated
+			if syncRunning(live) {
+				busy = append(busy, name)
 			}
 			continue
 		}
-		if u.GetKind() != "HelmRelease" {
-			continue
+		isSuspended, _, _ := unstructured.NestedBool(live.Object, "spec", "suspend")
+		observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration")
+		suspended = suspended && isSuspended
+		if !isSuspended || observed < live.GetGeneration() {
+			busy = append(busy, name)
 		}
+	}
+	return suspended, busy, nil
+}
+
+// suspendRunningReleases re-applies the installed version's HelmReleases with spec.suspend set, or the chart's
+// Application without automated sync, so that nothing changes the cluster while the pre-upgrade Job edits its
+// objects. Applying the new version later drops the field, or restores automated sync, which resumes them.
+func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *scope) error {
+	releases, err := r.installedReleases(s)
+	if err != nil {
+		return err
+	}
+	for _, u := range releases {
 		live, err := r.getLive(ctx, u)
-		if err != nil || live == nil {
+		if err != nil {
 			return err
 		}
+		if live == nil {
+			continue
+		}
 		suspended := u.DeepCopy()
-		if err := unstructured.SetNestedField(suspended.Object, true, "spec", "suspend"); err != nil {
+		if isApplication(u) {
+			unstructured.RemoveNestedField(suspended.Object, "spec", "syncPolicy", "automated")
+		} else if err := unstructured.SetNestedField(suspended.Object, true, "spec", "suspend"); err != nil {
 			return err
 		}
 		if err := r.applyObject(ctx, s, suspended); err != nil {
@@ -320,11 +502,12 @@ func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *sc
 	return nil
 }
 
-// uninstallStaleReleases deletes the HelmReleases of the inventory that the new version no longer renders (the
-// legacy stack release) and reports whether they are gone, which helm-controller allows once it uninstalled them.
-func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *scope) (bool, error) {
+// staleReleases returns the HelmReleases of the inventory that the new version no longer renders (the legacy
+// stack release) and that still exist.
+func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]client.Object, []kubetinkv1alpha1.ResourceRef, error) {
 	current := inventory.New(s.result.Objects...)
-	gone := true
+	var objs []client.Object
+	var refs []kubetinkv1alpha1.ResourceRef
 	for _, ref := range inventory.Diff(s.obj.Status.Inventory, current) {
 		if !isRelease(ref) {
 			continue
@@ -335,23 +518,41 @@ func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *sc
 		}
 		live, err := r.getTyped(ctx, u)
 		if err != nil {
-			return false, err
+			return nil, nil, err
 		}
-		if live == nil {
-			continue
-		}
-		gone = false
-		if live.GetDeletionTimestamp().IsZero() {
-			if err := r.resumeBeforeUninstall(ctx, live); err != nil {
-				return false, err
-			}
-			if err := r.deleteOwned(ctx, s.obj, ref); err != nil {
-				return false, err
-			}
-			r.event(s.obj, "LegacyReleaseUninstall", "deleting HelmRelease %s to uninstall the legacy stack", live.GetName())
+		if live != nil {
+			objs, refs = append(objs, live), append(refs, ref)
 		}
 	}
-	return gone, nil
+	return objs, refs, nil
+}
+
+// staleReleasesGone reports whether the legacy stack release is uninstalled: helm-controller removes the
+// HelmRelease once it uninstalled the release.
+func (r *TinkerbellReconciler) staleReleasesGone(ctx context.Context, s *scope) (bool, error) {
+	objs, _, err := r.staleReleases(ctx, s)
+	return len(objs) == 0, err
+}
+
+// uninstallStaleReleases deletes the stale HelmReleases that are not being deleted yet.
+func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *scope) error {
+	objs, refs, err := r.staleReleases(ctx, s)
+	if err != nil {
+		return err
+	}
+	for i, live := range objs {
+		if !live.GetDeletionTimestamp().IsZero() {
+			continue
+		}
+		if err := r.resumeBeforeUninstall(ctx, live); err != nil {
+			return err
+		}
+		if err := r.deleteOwned(ctx, s.obj, refs[i]); err != nil {
+			return err
+		}
+		r.event(s.obj, "LegacyReleaseUninstall", "deleting HelmRelease %s to uninstall the legacy stack", live.GetName())
+	}
+	return nil
 }
 
 // jobName is <tinkerbell>-migrate-<to>-<phase>, shortened with a hash when longer than a label value allows.
@@ -392,6 +593,7 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 		To:                 s.upgrade.to,
 		Phase:              phase,
 		PublicIP:           s.result.PublicIP,
+		TinkerbellHosts:    s.obj.UpgradeHostNames(),
 		BackupNamespace:    s.obj.Namespace,
 		ObjectsNamespace:   s.obj.ServedNamespace(),
 		Labels:             map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
@@ -410,16 +612,8 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 }
 
 // jobFailed stalls the Tinkerbell with the Job's message; the installed version keeps running and the backups
-// stay. A new generation or reconcile request deletes the failed Job, so the next pass runs it again.
-func (r *TinkerbellReconciler) jobFailed(ctx context.Context, s *scope, job *batchv1.Job, msg string) error {
-	req, _ := meta.ReconcileAnnotationValue(s.obj.GetAnnotations())
-	if job.Annotations[generationAnnotation] != strconv.FormatInt(s.obj.Generation, 10) || job.Annotations[requestAnnotation] != req {
-		if err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("failed to delete the failed migration Job %s: %w", job.Name, err)
-		}
-		r.event(s.obj, "MigrationRetry", "deleted failed Job %s to retry", job.Name)
-		return r.migrating(s, "retrying the migration: Job %s was deleted", job.Name)
-	}
+// stay. A new generation or reconcile request makes the Job outdated: the next pass deletes it and runs it again.
+func (r *TinkerbellReconciler) jobFailed(s *scope, job *batchv1.Job, msg string) error {
 	text := fmt.Sprintf("migration Job %s failed: %s; %s keeps running and the backups (ConfigMaps labelled kubetink.io/migration) are kept; fix the cause, then change the spec or request a reconciliation to retry",
 		job.Name, msg, s.upgrade.from)
 	// Count the failed Job once, when the Tinkerbell turns MigrationFailed: every Job starts with MigrationInProgress,

@@ -104,14 +104,34 @@ func waitReason(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, condType, reason, msg
 	}, timeout, interval).Should(Succeed())
 }
 
+// observeSuspension plays helm-controller finding the installed version's HelmRelease suspended: a reconciliation
+// of a suspended HelmRelease only records status.observedGeneration (helm-controller v1.6.4,
+// HelmReleaseReconciler.Reconcile returns early), which tells Kubetink that none from before the suspension
+// still runs.
+func observeSuspension(g Gomega, tb *kubetinkv1alpha1.Tinkerbell, from string) {
+	hr := byKind(expectedObjects(g, atVersionCopy(tb, from), values.Facts{}), "HelmRelease")
+	g.Eventually(func(g Gomega) {
+		obj := live(g, hr)
+		g.Expect(obj).NotTo(BeNil())
+		suspended, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend")
+		g.Expect(suspended).To(BeTrue(), "HelmRelease %s is not suspended yet", hr.GetName())
+		g.Expect(unstructured.SetNestedField(obj.Object, obj.GetGeneration(), "status", "observedGeneration")).To(Succeed())
+		g.Expect(k8sClient.Status().Update(context.Background(), obj)).To(Succeed())
+	}, timeout, interval).Should(Succeed())
+}
+
+// waitPreJob plays helm-controller through the Suspend phase and returns the pre-upgrade Job.
+func waitPreJob(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from, to string) *batchv1.Job {
+	observeSuspension(g, tb, from)
+	return waitJob(g, tb.Namespace, jobName(tb, to, migration.PreUpgrade))
+}
+
 // upgradeThroughJobs plays Flux and the Job controller through an upgrade: the pre-upgrade Job, the new version's
 // objects, the post-upgrade Job; it returns the Tinkerbell once Ready.
 func upgradeThroughJobs(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from, to string) *kubetinkv1alpha1.Tinkerbell {
 	t.Helper()
-	steps, err := migration.Plan(from, to)
-	g.Expect(err).NotTo(HaveOccurred())
-	if (&upgrade{steps: steps}).has(migration.PreUpgrade) {
-		finishJob(g, waitJob(g, tb.Namespace, jobName(tb, to, migration.PreUpgrade)), true)
+	if mustPlan(g, from, to).Has(migration.PreUpgrade) {
+		finishJob(g, waitPreJob(g, tb, from, to), true)
 	}
 	return finishUpgrade(t, g, tb, from, to)
 }
@@ -119,14 +139,12 @@ func upgradeThroughJobs(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell,
 // finishUpgrade plays Flux and the Job controller from the moment the pre-upgrade migrations are done.
 func finishUpgrade(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from, to string) *kubetinkv1alpha1.Tinkerbell {
 	t.Helper()
-	steps, err := migration.Plan(from, to)
-	g.Expect(err).NotTo(HaveOccurred())
 	// In the order Kubetink applies them: the CRDs' objects, then the chart's source and release.
 	res := expectedObjects(g, atVersionCopy(tb, to), values.Facts{})
 	for _, u := range append(byComponent(res, componentCRDs), byComponent(res, componentChart, componentRelease)...) {
 		markReadyOnceCurrent(g, u)
 	}
-	if (&upgrade{steps: steps}).has(migration.PostUpgrade) {
+	if mustPlan(g, from, to).Has(migration.PostUpgrade) {
 		finishJob(g, waitJob(g, tb.Namespace, jobName(tb, to, migration.PostUpgrade)), true)
 	}
 	return waitReady(g, tb)
@@ -158,9 +176,23 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 	oldRes := expectedObjects(g, tb, values.Facts{})
 	driveToReady(t, g, tb, oldRes)
 
-	editTinkerbell(g, tb, atVersion("v0.25.0"))
-	pre := waitJob(g, ns, "site-migrate-v0-25-0-pre")
-	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).To(ContainElements("migrate", "--from=v0.19.0", "--to=v0.25.0", "--phase=pre"))
+	editTinkerbell(g, tb, func(tb *kubetinkv1alpha1.Tinkerbell) {
+		tb.Spec.Version = "v0.25.0"
+		tb.Spec.Upgrade = &kubetinkv1alpha1.UpgradePolicy{HostNames: []string{"tink.example.com"}}
+	})
+	// The installed release is suspended first, and the Job waits until helm-controller has seen that: for longer
+	// than the requeue interval (2 s here), so a periodic pass does not start it either.
+	g.Eventually(func(g Gomega) { g.Expect(hrSuspended(g, oldRes)).To(BeTrue()) }, timeout, interval).Should(Succeed())
+	waitReason(g, tb, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationInProgressReason, "to finish its running sync or reconciliation")
+	g.Consistently(func(g Gomega) {
+		g.Expect(getJob(g, ns, jobName(tb, "v0.25.0", migration.PreUpgrade))).To(BeNil())
+		g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(And(HaveField("Phase", kubetinkv1alpha1.UpgradeSuspend),
+			HaveField("FromVersion", "v0.19.0"), HaveField("ToVersion", "v0.25.0")))
+	}, 3*time.Second, interval).Should(Succeed())
+	pre := waitPreJob(g, tb, "v0.19.0", "v0.25.0")
+	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).To(ContainElements("migrate", "--from=v0.19.0", "--to=v0.25.0", "--phase=pre",
+		"--tinkerbell-host=tink.example.com"))
+	g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradePreMigrate))
 	g.Expect(pre.Spec.Template.Spec.ServiceAccountName).To(Equal("kubetink-migration"))
 	g.Expect(pre.OwnerReferences).To(ConsistOf(HaveField("Name", "site")))
 	// While it runs, the installed release is suspended and nothing of the new version is applied.
@@ -173,7 +205,7 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 
 	got := upgradeThroughJobs(t, g, tb, "v0.19.0", "v0.25.0")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
-	g.Expect(got.Status.LastAttemptedVersion).To(Equal("v0.25.0"))
+	g.Expect(got.Status.Upgrade).To(BeNil(), "a completed upgrade is cleared")
 	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the new version resumes the release")
 	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(And(HaveField("Status", metav1.ConditionTrue),
 		HaveField("Reason", kubetinkv1alpha1.MigrationSucceededReason)))
@@ -219,7 +251,7 @@ func TestTinkerbellReconciler_UpgradePreflightBlocks(t *testing.T) {
 		"a Workflow of a namespace the site does not serve blocks its upgrade")
 	g.Consistently(func(g Gomega) {
 		g.Expect(getJob(g, ns, "site-migrate-v0-25-0-post")).To(BeNil())
-		g.Expect(getTinkerbell(g, tb).Status.LastAttemptedVersion).To(Equal("v0.22.1"))
+		g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradePreflight))
 	}, time.Second, interval).Should(Succeed())
 
 	// The Workflow finishes: the upgrade goes ahead on the next look.
@@ -242,7 +274,7 @@ func TestTinkerbellReconciler_FailedMigrationStallsAndRetries(t *testing.T) {
 	driveToReady(t, g, tb, oldRes)
 
 	editTinkerbell(g, tb, atVersion("v0.25.0"))
-	pre := waitJob(g, ns, "site-migrate-v0-25-0-pre")
+	pre := waitPreJob(g, tb, "v0.19.0", "v0.25.0")
 	finishJob(g, pre, false)
 	g.Eventually(func(g Gomega) {
 		got := getTinkerbell(g, tb)
@@ -282,4 +314,72 @@ func TestTinkerbellReconciler_FailedMigrationStallsAndRetries(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 	got := upgradeThroughJobs(t, g, tb, "v0.19.0", "v0.25.0")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
+}
+
+// Going back to the installed version while the upgrade only waited (Preflight) cancels it: nothing changed yet.
+// Going to another newer version starts the upgrade over for that one.
+func TestTinkerbellReconciler_UpgradeCancelledOrSupersededBeforeItChangesAnything(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	tb := newTinkerbell(ns, "site", atVersion("v0.22.1"), servingItsNamespace)
+	create(t, g, tb)
+	res := expectedObjects(g, tb, values.Facts{})
+	driveToReady(t, g, tb, res)
+	wf := runningWorkflow(g, ns)
+
+	editTinkerbell(g, tb, atVersion("v0.24.0"))
+	waitReason(g, tb, meta.ReadyCondition, kubetinkv1alpha1.UpgradeBlockedReason, "provision-node-7")
+	g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(And(HaveField("Phase", kubetinkv1alpha1.UpgradePreflight), HaveField("ToVersion", "v0.24.0")))
+
+	editTinkerbell(g, tb, atVersion("v0.25.0"))
+	g.Eventually(func(g Gomega) {
+		g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(And(HaveField("Phase", kubetinkv1alpha1.UpgradePreflight), HaveField("ToVersion", "v0.25.0")))
+	}, timeout, interval).Should(Succeed())
+
+	editTinkerbell(g, tb, atVersion("v0.22.1"))
+	got := waitReady(g, tb)
+	g.Expect(got.Status.Upgrade).To(BeNil(), "the upgrade is cancelled")
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.22.1"))
+	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(HaveField("Status", metav1.ConditionStatus("Absent")), "no upgrade, no Migrated condition")
+	g.Expect(ociTag(g, res)).To(Equal("v0.22.1"))
+	g.Expect(k8sClient.Delete(context.Background(), wf)).To(Succeed())
+}
+
+// Going back to the installed version once the pre-upgrade Job may have rewritten objects is refused, until the
+// user allows the downgrade (or moves forward again).
+func TestTinkerbellReconciler_RevertAfterMigrationIsRefused(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	tb := newTinkerbell(ns, "site", atVersion("v0.19.0"))
+	create(t, g, tb)
+	oldRes := expectedObjects(g, tb, values.Facts{})
+	driveToReady(t, g, tb, oldRes)
+
+	editTinkerbell(g, tb, atVersion("v0.25.0"))
+	finishJob(g, waitPreJob(g, tb, "v0.19.0", "v0.25.0"), true)
+	g.Eventually(func(g Gomega) {
+		g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradeInstall))
+	}, timeout, interval).Should(Succeed())
+
+	editTinkerbell(g, tb, atVersion("v0.19.0"))
+	g.Eventually(func(g Gomega) {
+		got := getTinkerbell(g, tb)
+		g.Expect(conditionOf(got, meta.StalledCondition)).To(And(HaveField("Status", metav1.ConditionTrue),
+			HaveField("Reason", kubetinkv1alpha1.UpgradeRefusedReason), HaveField("Message", ContainSubstring("phase Install"))))
+		g.Expect(got.Status.Upgrade).To(HaveField("ToVersion", "v0.25.0"), "the upgrade stays recorded")
+	}, timeout, interval).Should(Succeed())
+
+	editTinkerbell(g, tb, func(tb *kubetinkv1alpha1.Tinkerbell) {
+		tb.Spec.Upgrade = &kubetinkv1alpha1.UpgradePolicy{AllowDowngrade: true}
+	})
+	for _, u := range append(byComponent(oldRes, componentCRDs), byComponent(oldRes, componentChart, componentRelease)...) {
+		markReadyOnceCurrent(g, u)
+	}
+	got := waitReady(g, tb)
+	g.Expect(got.Status.Upgrade).To(BeNil())
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.19.0"))
+	g.Expect(ociTag(g, oldRes)).To(Equal("v0.19.0"))
+	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the installed release is resumed")
+	err := k8sClient.Get(context.Background(), client.ObjectKey{Name: "kubetink-migration:" + ns + ":site"}, &rbacv1.ClusterRoleBinding{})
+	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a cancelled upgrade leaves no binding")
 }

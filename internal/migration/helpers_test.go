@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubetink/kubetink/internal/testutil"
+	"github.com/kubetink/kubetink/test/upstreamcrds"
 )
 
 const testPublicIP = "192.168.2.111"
@@ -62,11 +63,18 @@ func nestedString(obj *unstructured.Unstructured, fields ...string) string {
 	return s
 }
 
-// pruneAs removes from obj what the apiserver prunes when the Workflow CRD in testdata/crds/<release>/ serves it,
-// using the apiserver's own structural pruning.
+// pruneAs removes from obj what the apiserver prunes when upstream's Workflow CRD of release serves it, using the
+// apiserver's own structural pruning.
 func pruneAs(t *testing.T, obj *unstructured.Unstructured, release string) {
 	t.Helper()
-	docs := readDocs(t, filepath.Join("testdata", "crds", release, unifiedWorkflowCRD))
+	pruneWith(t, obj, release, unifiedWorkflowCRD)
+}
+
+// pruneWith removes from obj what the apiserver prunes when upstream's CRD file name (upstreamcrds.File.Name) of
+// release serves it.
+func pruneWith(t *testing.T, obj *unstructured.Unstructured, release, name string) {
+	t.Helper()
+	docs := readDocs(t, upstreamCRD(t, release, name))
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(docs[0], crd); err != nil {
 		t.Fatal(err)
@@ -80,6 +88,16 @@ func pruneAs(t *testing.T, obj *unstructured.Unstructured, release string) {
 		t.Fatal(err)
 	}
 	pruning.Prune(obj.Object, s, true)
+}
+
+// upstreamCRD returns the path of upstream's CRD file name of release (test/upstreamcrds).
+func upstreamCRD(t *testing.T, release, name string) string {
+	t.Helper()
+	p, err := upstreamcrds.Find(testutil.RepoRoot(), release, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func setNested(obj map[string]any, value any, fields ...string) error {

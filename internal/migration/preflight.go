@@ -22,7 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// Blocker is an object that must finish before an upgrade may start.
+// Blocker is an object that must finish, or be paused, before an upgrade may start: the upgrade waits for it.
+// Compare Refusal, which waiting does not clear.
 type Blocker struct {
 	// Kind, Namespace and Name identify the object.
 	Kind, Namespace, Name string
@@ -47,8 +48,8 @@ func (b Blocker) String() string {
 //   - A bmc Job blocks until it has a Completed or Failed condition with status True; a Job without conditions
 //     has not been started by Rufio yet and would start during the upgrade.
 //
-// The migrate command enforces this before the PreUpgrade phase of the legacy stack reinstall; the reconciler may
-// apply it to any upgrade.
+// The migrate command enforces this, with CAPTBlockers and Refusals, before the PreUpgrade phase (runner
+// preflight): this one for the legacy stack reinstall only. The reconciler applies it to any upgrade.
 func Preflight(workflows, bmcJobs []unstructured.Unstructured) []Blocker {
 	var out []Blocker
 	for i := range workflows {

@@ -25,7 +25,9 @@ import (
 //
 //   - get, list and update on the Tinkerbell kinds it rewrites, and update on workflows/status, the only status
 //     it writes;
-//   - list on the kinds it only reads (BaseboardManagements, and WorkflowData to count obsolete objects);
+//   - list on the kinds it only reads (BaseboardManagements, and WorkflowData to count obsolete objects), and on
+//     CAPT's TinkerbellMachines and TinkerbellClusters and Cluster API Clusters, which the preflight of the
+//     legacy stack reinstall reads (CAPTBlockers);
 //   - create on bmc Machines (BaseboardManagement → Machine; an existing Machine is never overwritten);
 //   - create and get on ConfigMaps, for the backups (these two may instead go into a Role in the backup
 //     namespace);
@@ -64,6 +66,16 @@ func RBACRules() []rbacv1.PolicyRule {
 		{
 			APIGroups: []string{BaseboardManagements.Group},
 			Resources: []string{BaseboardManagements.Resource},
+			Verbs:     []string{"list"},
+		},
+		{
+			APIGroups: []string{TinkerbellMachines.Group},
+			Resources: []string{TinkerbellMachines.Resource, TinkerbellClusters.Resource},
+			Verbs:     []string{"list"},
+		},
+		{
+			APIGroups: []string{CAPIClusters.Group},
+			Resources: []string{CAPIClusters.Resource},
 			Verbs:     []string{"list"},
 		},
 		{

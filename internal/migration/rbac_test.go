@@ -63,6 +63,9 @@ func TestRBACRules(t *testing.T) {
 	}
 	g.Expect(allows(rules, "tinkerbell.org", "workflows/status", "update")).To(BeTrue())
 	g.Expect(allows(rules, "bmc.tinkerbell.org", "jobs", "list")).To(BeTrue(), "preflight lists bmc Jobs")
+	for _, tg := range CAPTTargets() {
+		g.Expect(allows(rules, tg.Group, tg.Resource, "list")).To(BeTrue(), "preflight lists %s", tg.Resource)
+	}
 	g.Expect(allows(rules, "", "configmaps", "create")).To(BeTrue())
 	g.Expect(allows(rules, "", "configmaps", "get")).To(BeTrue())
 }

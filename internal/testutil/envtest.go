@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/kubetink/kubetink/internal/scheme"
+	"github.com/kubetink/kubetink/test/upstreamcrds"
 )
 
 // Environment is a running kube-apiserver and etcd with the Kubetink CRD installed.
@@ -48,6 +49,11 @@ type Environment struct {
 type Options struct {
 	// FluxCRDs installs the CRDs of the pinned Flux controllers (directory from $FLUX_CRDS).
 	FluxCRDs bool
+	// TinkerbellCRDs installs upstream's CRDs of this Tinkerbell release ("0.6.2", "v0.25.0"), as
+	// test/upstreamcrds finds them.
+	TinkerbellCRDs string
+	// ArgoCDCRDs installs upstream's Argo CD Application CRD (test/upstreamcrds).
+	ArgoCDCRDs bool
 	// CRDDirs are further directories or files of CRD manifests.
 	CRDDirs []string
 }
@@ -71,6 +77,20 @@ func Start(opts Options) (*Environment, error) {
 			return nil, errors.New("FLUX_CRDS is not set: run the tests with \"make test\", which fetches the Flux CRDs")
 		}
 		dirs = append(dirs, flux)
+	}
+	if opts.TinkerbellCRDs != "" {
+		files, err := upstreamcrds.Files(RepoRoot(), opts.TinkerbellCRDs)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, upstreamcrds.Paths(files)...)
+	}
+	if opts.ArgoCDCRDs {
+		app, err := upstreamcrds.ArgoCDApplication(RepoRoot())
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, app)
 	}
 	dirs = append(dirs, opts.CRDDirs...)
 

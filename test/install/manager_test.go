@@ -253,7 +253,7 @@ func TestManager_RunsAsItsServiceAccountAndServesMetrics(t *testing.T) {
 		g.Expect(ok).To(BeTrue(), "kubetink_component_ready for %s %s", u.GetKind(), u.GetName())
 		g.Expect(v).To(Equal(1.0))
 	}
-	for _, step := range []string{"check_site", "check_version", "gather_facts", "render", "migrate_pre", "apply", "prune", "check_readiness", "migrate_post"} {
+	for _, step := range []string{"check_site", "check_version", "gather_facts", "render", "begin_upgrade", "apply", "prune", "check_readiness", "complete_upgrade"} {
 		v, ok := sample(body, "kubetink_reconcile_step_duration_seconds_count", map[string]string{"step": step})
 		g.Expect(ok).To(BeTrue(), "step %s is timed", step)
 		g.Expect(v).To(BeNumerically(">", 0))

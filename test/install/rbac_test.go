@@ -116,6 +116,9 @@ func TestRBAC_Manager(t *testing.T) {
 		{verb: "watch", group: "tinkerbell.org", resource: "workflows"},
 		{verb: "list", group: "bmc.tinkerbell.org", resource: "jobs"},
 		{verb: "watch", group: "bmc.tinkerbell.org", resource: "jobs"},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines"},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellclusters"},
+		{verb: "list", group: "cluster.x-k8s.io", resource: "clusters"},
 		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: migration.BaseboardManagements.CRDName()},
 		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: migration.WorkflowData.CRDName()},
 		// Leader election, in its own namespace only.
@@ -141,6 +144,9 @@ func TestRBAC_Manager(t *testing.T) {
 		{verb: "get", group: "tinkerbell.org", resource: "hardware", namespace: site},
 		{verb: "update", group: "tinkerbell.org", resource: "workflows", namespace: site},
 		{verb: "delete", group: "bmc.tinkerbell.org", resource: "machines", namespace: site},
+		// Cluster API objects are only read for the legacy upgrade's preflight, never changed or watched.
+		{verb: "patch", group: "cluster.x-k8s.io", resource: "clusters", namespace: site},
+		{verb: "watch", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines"},
 		// No workloads besides the migration Jobs.
 		{verb: "update", group: "apps", resource: "deployments", namespace: site},
 		{verb: "patch", group: "apps", resource: "deployments", namespace: systemNamespace, name: "kubetink-manager"},
@@ -205,6 +211,9 @@ func TestRBAC_MigrationServiceAccount(t *testing.T) {
 		{verb: "update", group: "bmc.tinkerbell.org", resource: "jobs", namespace: "machines", name: "power-on"},
 		{verb: "create", group: "bmc.tinkerbell.org", resource: "machines", namespace: "machines"},
 		{verb: "list", group: "bmc.tinkerbell.org", resource: "baseboardmanagements"},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines"},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellclusters"},
+		{verb: "list", group: "cluster.x-k8s.io", resource: "clusters"},
 		{verb: "create", resource: "configmaps", namespace: ns},
 		{verb: "get", resource: "configmaps", namespace: ns, name: "backup"},
 		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflows.tinkerbell.org"},

@@ -31,6 +31,7 @@ import (
 
 	"github.com/kubetink/kubetink/internal/migration"
 	"github.com/kubetink/kubetink/internal/testutil"
+	"github.com/kubetink/kubetink/test/upstreamcrds"
 )
 
 const (
@@ -44,14 +45,14 @@ type cluster struct {
 	dyn dynamic.Interface
 }
 
-// startCluster starts a control plane with the CRDs of testdata/crds/<release> for each release given.
-func startCluster(t *testing.T, releases ...string) *cluster {
+// eksaBaseboardManagementCRD is the pre-release Rufio BaseboardManagement CRD, written for these tests (see
+// ../testdata/README.md).
+var eksaBaseboardManagementCRD = filepath.Join("..", "testdata", "crds", "eksa-baseboardmanagement")
+
+// startCluster starts a control plane with upstream's CRDs of the Tinkerbell release and the CRDs in extra.
+func startCluster(t *testing.T, release string, extra ...string) *cluster {
 	t.Helper()
-	dirs := make([]string, 0, len(releases))
-	for _, r := range releases {
-		dirs = append(dirs, filepath.Join("..", "testdata", "crds", r))
-	}
-	env, err := testutil.Start(testutil.Options{CRDDirs: dirs})
+	env, err := testutil.Start(testutil.Options{TinkerbellCRDs: release, CRDDirs: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,16 @@ func startCluster(t *testing.T, releases ...string) *cluster {
 		}
 	}
 	return c
+}
+
+// upstreamCRD returns the path of upstream's CRD file name of release (test/upstreamcrds).
+func upstreamCRD(t *testing.T, release, name string) string {
+	t.Helper()
+	p, err := upstreamcrds.Find(testutil.RepoRoot(), release, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func readDocs(t *testing.T, path string) []*unstructured.Unstructured {
@@ -102,17 +113,17 @@ func (c *cluster) apply(t *testing.T, file string) {
 	}
 }
 
-// upgradeCRDs replaces the installed CRDs with those of testdata/crds/<release>, as Kubetink does when it takes
-// the CRDs over. CRDs of the old release that the new one lacks stay installed.
+// upgradeCRDs replaces the installed CRDs with upstream's of the release, as Kubetink does when it takes the CRDs
+// over. CRDs of the old release that the new one lacks stay installed.
 func (c *cluster) upgradeCRDs(t *testing.T, release string) {
 	t.Helper()
 	ctx := context.Background()
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "crds", release, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no CRDs for %s: %v", release, err)
+	files, err := upstreamcrds.Files(testutil.RepoRoot(), release)
+	if err != nil {
+		t.Fatal(err)
 	}
 	rc := c.dyn.Resource(crdGVR)
-	for _, f := range files {
+	for _, f := range upstreamcrds.Paths(files) {
 		for _, crd := range readDocs(t, f) {
 			cur, err := rc.Get(ctx, crd.GetName(), metav1.GetOptions{})
 			switch {

@@ -37,7 +37,7 @@ var (
 // the PreUpgrade phase, as the reconciler does.
 func TestLegacyStack062ToV0221(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, "stack-0.6.2", "eksa-baseboardmanagement")
+	c := startCluster(t, "0.6.2", eksaBaseboardManagementCRD)
 	c.apply(t, "stack-0.6.2")
 	opts := Options{From: "0.6.2", To: "v0.22.1", PublicIP: testPublicIP}
 
@@ -228,7 +228,7 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 // stack upgraded in place to 0.6.2 keeps them): Rufio Jobs with a full object reference and the WorkflowData CRD.
 func TestLegacyStack040CRDs(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, "stack-0.4.0")
+	c := startCluster(t, "0.4.0")
 	c.apply(t, "stack-0.4.0")
 	opts := Options{From: "0.6.2", To: "v0.19.0", PublicIP: testPublicIP}
 

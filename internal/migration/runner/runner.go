@@ -52,8 +52,8 @@ type Options struct {
 	BackupNamespace string
 	// DryRun sends every write with dryRun=All: the apiserver validates and prunes but persists nothing.
 	DryRun bool
-	// SkipPreflight runs the PreUpgrade phase of the legacy stack reinstall even while Workflows or bmc Jobs are
-	// running.
+	// SkipPreflight runs the PreUpgrade phase even though the preflight blocks the upgrade (running Workflows or
+	// bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on the sourceISO query parameter).
 	SkipPreflight bool
 	// Workers is how many objects are written at the same time; 0 means DefaultWorkers.
 	Workers int
@@ -128,6 +128,11 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("migration %s rewrites URLs that point at Tinkerbell: set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host)", m.Name)
 		}
 	}
+	if len(hosts) == 0 && !opts.SkipPreflight && slices.Contains(opts.Phases, migration.PreUpgrade) && migration.MayRefuse(opts.From, opts.To) {
+		return nil, fmt.Errorf("the upgrade from %s to %s crosses %s, whose Smee ignores the sourceISO query parameter of ISO URLs that point at Tinkerbell: "+
+			"set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host) so that the preflight can find them",
+			opts.From, opts.To, migration.SourceISOQueryIgnoredVersion)
+	}
 	return r, nil
 }
 
@@ -177,35 +182,77 @@ func (r *Runner) Run(ctx context.Context, report func(Result)) ([]Result, error)
 	return results, nil
 }
 
-// preflight refuses the PreUpgrade phase of the legacy stack reinstall while Workflows or bmc Jobs are running
-// (see migration.Preflight).
+// preflight refuses the PreUpgrade phase while the upgrade is blocked or refused, by the rules the reconciler
+// applies: the legacy stack reinstall waits for running Workflows and bmc Jobs (migration.Preflight) and for
+// CAPT's objects to be paused (migration.CAPTBlockers); an upgrade across v0.24.0 is refused while Workflows or
+// bmc Jobs rely on the sourceISO query parameter (migration.Refusals). Kinds whose CRD is not installed count as
+// empty.
 func (r *Runner) preflight(ctx context.Context) error {
-	if r.opts.SkipPreflight || !slices.Contains(r.opts.Phases, migration.PreUpgrade) ||
-		!migration.RequiresReinstall(r.opts.From, r.opts.To) {
+	from, to := r.opts.From, r.opts.To
+	reinstall, mayRefuse := migration.RequiresReinstall(from, to), migration.MayRefuse(from, to)
+	if r.opts.SkipPreflight || !slices.Contains(r.opts.Phases, migration.PreUpgrade) || (!reinstall && !mayRefuse) {
 		return nil
 	}
-	var blockers []migration.Blocker
-	if _, err := r.scan(ctx, migration.Workflows, func(page []unstructured.Unstructured) error {
-		blockers = append(blockers, migration.Preflight(page, nil)...)
+	// Workflows and bmc Jobs a page at a time: a fleet has thousands.
+	var blocked, refused []string
+	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
+		if _, err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+			workflows, jobs := page, []unstructured.Unstructured(nil)
+			if t == migration.BMCJobs {
+				workflows, jobs = nil, page
+			}
+			if reinstall {
+				for _, b := range migration.Preflight(workflows, jobs) {
+					blocked = append(blocked, "  "+b.String())
+				}
+			}
+			for _, rf := range migration.Refusals(from, to, r.env.Hosts, workflows, jobs) {
+				refused = append(refused, "  "+rf.String())
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if reinstall {
+		capt, err := r.listAll(ctx, migration.CAPTTargets()...)
+		if err != nil {
+			return err
+		}
+		for _, b := range migration.CAPTBlockers(from, to, capt[0], capt[1], capt[2]) {
+			blocked = append(blocked, "  "+b.String())
+		}
+	}
+	var msgs []string
+	if len(blocked) > 0 {
+		msgs = append(msgs, fmt.Sprintf("the upgrade from %s to %s must wait until these are finished or paused (or run with --skip-preflight):\n%s",
+			from, to, strings.Join(blocked, "\n")))
+	}
+	if len(refused) > 0 {
+		msgs = append(msgs, fmt.Sprintf("the upgrade from %s to %s is refused until these objects are changed (or run with --skip-preflight):\n%s",
+			from, to, strings.Join(refused, "\n")))
+	}
+	if len(msgs) == 0 {
 		return nil
-	}); err != nil {
-		return err
 	}
-	if _, err := r.scan(ctx, migration.BMCJobs, func(page []unstructured.Unstructured) error {
-		blockers = append(blockers, migration.Preflight(nil, page)...)
-		return nil
-	}); err != nil {
-		return err
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// listAll lists each target whole (for kinds of a few objects, such as CAPT's); a kind whose CRD is not installed
+// gives an empty list.
+func (r *Runner) listAll(ctx context.Context, targets ...migration.Target) ([][]unstructured.Unstructured, error) {
+	out := make([][]unstructured.Unstructured, 0, len(targets))
+	for _, t := range targets {
+		var items []unstructured.Unstructured
+		if _, err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+			items = append(items, page...)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		out = append(out, items)
 	}
-	if len(blockers) == 0 {
-		return nil
-	}
-	lines := make([]string, 0, len(blockers))
-	for _, b := range blockers {
-		lines = append(lines, "  "+b.String())
-	}
-	return fmt.Errorf("the upgrade from %s to %s must wait until these are finished (or run with --skip-preflight):\n%s",
-		r.opts.From, r.opts.To, strings.Join(lines, "\n"))
+	return out, nil
 }
 
 func (r *Runner) runMigration(ctx context.Context, m migration.Migration) (Result, error) {

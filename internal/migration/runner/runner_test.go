@@ -17,7 +17,6 @@ limitations under the License.
 package runner
 
 import (
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -70,10 +69,10 @@ func TestNewPlanFollowsPhases(t *testing.T) {
 func TestDeclares(t *testing.T) {
 	g := NewWithT(t)
 	schemaOf := func(release string) map[string]any {
-		crd := readDocs(t, filepath.Join("..", "testdata", "crds", release, "tinkerbell.org_workflows.yaml"))[0]
+		crd := readDocs(t, upstreamCRD(t, release, "tinkerbell.org_workflows.yaml"))[0]
 		return versionSchema(crd, "v1alpha1")
 	}
-	legacy := readDocs(t, filepath.Join("..", "testdata", "crds", "stack-0.6.2", "tink.workflow-crd.yaml"))[0]
+	legacy := readDocs(t, upstreamCRD(t, "0.6.2", "tink.workflow-crd.yaml"))[0]
 	old, v019, v022 := versionSchema(legacy, "v1alpha1"), schemaOf("v0.19.0"), schemaOf("v0.22.1")
 
 	g.Expect(declares(old, "status.tasks[].worker")).To(BeTrue())

@@ -24,6 +24,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubetink/kubetink/test/upstreamcrds"
 )
 
 // CRD mirrors: Git repositories laid out like the upstream repositories Kubetink reads the Tinkerbell CRDs from
@@ -40,45 +42,38 @@ const (
 //
 // Where the CRDs come from: v0.24.0 and v0.25.0 from upstream's Go module at that tag (its crd/bases is the
 // repository's, unchanged; "go mod download" fetches it through the module proxy); v0.19.0 and the charts
-// repository's v0.6.2, whose modules the proxy refuses, from the copies of upstream's files the migration tests
-// keep in internal/migration/testdata/crds.
+// repository's v0.6.2, whose modules the proxy refuses, from this workspace's copies of upstream's files
+// (test/upstreamcrds: ../shared/upstream/crds, or $UPSTREAM_CRDS_DIR).
 func (e *Env) CreateCRDMirrors(ctx context.Context) (map[string]*Repo, error) {
-	crds := func(elem ...string) string {
-		return filepath.Join(append([]string{e.opts.RepoRoot, "internal"}, elem...)...)
-	}
 	tb, err := e.NewRepo(TinkerbellMirror)
 	if err != nil {
 		return nil, err
 	}
 	// v0.19.0 has every CRD in crd/bases; v0.24.0 moved them to crd/bases/v1alpha1 beside v1alpha2.
-	steps := []struct {
-		tag, src, dst string
-	}{
-		{"v0.19.0", crds("migration", "testdata", "crds", "v0.19.0"), "crd/bases"},
-		{"v0.24.0", "", "crd/bases"},
-		{"v0.25.0", "", "crd/bases"},
-	}
-	for _, s := range steps {
-		if s.src == "" {
-			mod, err := downloadModule(ctx, "github.com/tinkerbell/tinkerbell", s.tag)
-			if err != nil {
-				return nil, err
-			}
-			s.src = filepath.Join(mod, "crd", "bases")
-		}
+	for _, tag := range []string{"v0.19.0", "v0.24.0", "v0.25.0"} {
 		if err := tb.Remove("crd"); err != nil {
 			return nil, err
 		}
-		if err := tb.CopyFiles(s.src, s.dst); err != nil {
+		if tag == "v0.19.0" {
+			if err := writeUpstreamCRDs(tb, e.opts.RepoRoot, tag, func(name string) string { return "crd/bases/" + name }); err != nil {
+				return nil, err
+			}
+		} else {
+			mod, err := downloadModule(ctx, "github.com/tinkerbell/tinkerbell", tag)
+			if err != nil {
+				return nil, err
+			}
+			if err := tb.CopyFiles(filepath.Join(mod, "crd", "bases"), "crd/bases"); err != nil {
+				return nil, err
+			}
+		}
+		if err := tb.WriteFile("README.md", []byte("Mirror of the Tinkerbell CRDs at "+tag+" for the Kubetink e2e tests.\n")); err != nil {
 			return nil, err
 		}
-		if err := tb.WriteFile("README.md", []byte("Mirror of the Tinkerbell CRDs at "+s.tag+" for the Kubetink e2e tests.\n")); err != nil {
+		if _, err := tb.Commit("Tinkerbell " + tag); err != nil {
 			return nil, err
 		}
-		if _, err := tb.Commit("Tinkerbell " + s.tag); err != nil {
-			return nil, err
-		}
-		if err := tb.Tag(s.tag); err != nil {
+		if err := tb.Tag(tag); err != nil {
 			return nil, err
 		}
 	}
@@ -87,24 +82,13 @@ func (e *Env) CreateCRDMirrors(ctx context.Context) (map[string]*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := crds("migration", "testdata", "crds", "stack-0.6.2")
-	entries, err := os.ReadDir(src)
+	// The charts repository's files are named <chart>.<upstream file name> (tink or rufio).
+	err = writeUpstreamCRDs(charts, e.opts.RepoRoot, "0.6.2", func(name string) string {
+		chart, file, _ := strings.Cut(name, ".")
+		return "tinkerbell/" + chart + "/crds/" + file
+	})
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range entries {
-		// The copies are named <chart>.<upstream file name>.
-		chart, name, ok := strings.Cut(f.Name(), ".")
-		if !ok || (chart != "tink" && chart != "rufio") {
-			return nil, fmt.Errorf("unexpected CRD file %s in %s", f.Name(), src)
-		}
-		data, err := os.ReadFile(filepath.Join(src, f.Name()))
-		if err != nil {
-			return nil, err
-		}
-		if err := charts.WriteFile("tinkerbell/"+chart+"/crds/"+name, data); err != nil {
-			return nil, err
-		}
 	}
 	if _, err := charts.Commit("charts v0.6.2"); err != nil {
 		return nil, err
@@ -113,6 +97,24 @@ func (e *Env) CreateCRDMirrors(ctx context.Context) (map[string]*Repo, error) {
 		return nil, err
 	}
 	return map[string]*Repo{TinkerbellMirror: tb, ChartsMirror: charts}, nil
+}
+
+// writeUpstreamCRDs writes upstream's CRD files of release into repo, each at path(its upstream name).
+func writeUpstreamCRDs(repo *Repo, repoRoot, release string, path func(name string) string) error {
+	files, err := upstreamcrds.Files(repoRoot, release)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			return err
+		}
+		if err := repo.WriteFile(path(f.Name), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // downloadModule returns the directory of a module version in the module cache, downloading it through the module
