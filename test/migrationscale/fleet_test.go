@@ -27,6 +27,7 @@ import (
 
 	"github.com/kubetink/kubetink/internal/migration"
 	"github.com/kubetink/kubetink/internal/testutil"
+	"github.com/kubetink/kubetink/test/upstreamcrds"
 )
 
 // The upgrade the harness measures, and the releases whose upstream CRDs stand in for its two ends.
@@ -37,7 +38,8 @@ const (
 	// same CRD epoch (v0.20.0 to v0.25.0), within which the CRDs only gain fields (test/charts checks that), so
 	// every object v0.21.0 accepts is one the v0.22.1 CRDs accept and keep.
 	fromCRDs = "v0.22.1"
-	// toCRDs are v0.25.0's own (crd/bases/v1alpha1 at the tag, the version Kubetink installs).
+	// toCRDs are v0.25.0's own (crd/bases/v1alpha1 at the tag, the version Kubetink installs). Both are read
+	// from this workspace's copies of upstream's files (test/upstreamcrds), never copied into the repository.
 	toCRDs = "v0.25.0"
 
 	publicIP     = "192.168.2.111"
@@ -49,31 +51,29 @@ const (
 // objectNamespaces hold the fleet: a site serving every namespace (scope Cluster), the largest a Job migrates.
 var objectNamespaces = []string{"rack-a", "rack-b", "rack-c", "rack-d"}
 
-// upstreamDir returns the directory of upstream's files of the given kind ("crds", "examples"):
-// $UPSTREAM_DIR/<kind> or this workspace's ../shared/upstream/<kind>. They are read in place, never copied into
-// the repository. A missing directory fails the harness.
-func upstreamDir(tb testing.TB, kind string) string {
+// examplesDir returns the directory of upstream's example manifests: $UPSTREAM_EXAMPLES_DIR or this workspace's
+// ../shared/upstream/examples. They are read in place, never copied into the repository; a missing directory
+// fails the harness (like test/upstreamcrds for the CRDs).
+func examplesDir(tb testing.TB) string {
 	tb.Helper()
-	root := os.Getenv("UPSTREAM_DIR")
-	if root == "" {
-		root = filepath.Join(testutil.RepoRoot(), "..", "shared", "upstream")
+	dir := os.Getenv("UPSTREAM_EXAMPLES_DIR")
+	if dir == "" {
+		dir = filepath.Join(testutil.RepoRoot(), "..", "shared", "upstream", "examples")
 	}
-	dir := filepath.Join(root, kind)
 	if _, err := os.Stat(dir); err != nil {
-		tb.Fatalf("upstream %s not found (%v): the harness reads Tinkerbell's released files from ../shared/upstream or $UPSTREAM_DIR", kind, err)
+		tb.Fatalf("upstream's examples are not there (%v): the harness reads them from ../shared/upstream/examples or $UPSTREAM_EXAMPLES_DIR", err)
 	}
 	return dir
 }
 
-// crdFiles returns upstream's v1alpha1 CRD files of one release (tinkerbell/tinkerbell crd/bases, or
-// crd/bases/v1alpha1 from v0.25.0 on).
+// crdFiles returns upstream's CRD files of one release (test/upstreamcrds).
 func crdFiles(tb testing.TB, release string) []string {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(upstreamDir(tb, "crds"), "tinkerbell-repo-"+release+".v1alpha1.*.yaml"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no upstream v1alpha1 CRDs of %s: %v", release, err)
+	files, err := upstreamcrds.Files(testutil.RepoRoot(), release)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return files
+	return upstreamcrds.Paths(files)
 }
 
 // fleet is the generated objects: per machine a Hardware, a Workflow and a bmc Job, and one Template per ten
@@ -88,7 +88,7 @@ func newFleet(tb testing.TB, objects int) *fleet {
 	tb.Helper()
 	f := &fleet{templates: max(objects/10, 1)}
 	f.machines = max((objects-f.templates)/3, 1)
-	objs := testutil.ReadObjects(tb, filepath.Join(upstreamDir(tb, "examples"), "playground-ade5b78-vagrant-template.yaml"))
+	objs := testutil.ReadObjects(tb, filepath.Join(examplesDir(tb), "playground-ade5b78-vagrant-template.yaml"))
 	data, _, _ := unstructured.NestedString(objs[0].Object, "spec", "data")
 	if !strings.Contains(data, "$TINKERBELL_HOST_IP:7173") {
 		tb.Fatal("the playground template no longer fetches its image from $TINKERBELL_HOST_IP:7173")

@@ -24,7 +24,9 @@ limitations under the License.
 // 3) on a fresh control plane each, printing FIGURE lines (objects, wall seconds, peak RSS of the migrate process,
 // its CPU seconds, the apiserver requests it made, the machine's load and the CPU others used meanwhile) per step
 // and run, and the best and the median over the runs. MIGRATE_KUBETINK measures a kubetink binary built elsewhere
-// (another revision). TestMigrate runs the same with a few hundred objects in "make test".
+// (another revision), MIGRATE_ARGS adds flags to every kubetink migrate, MIGRATE_PROFILE_DIR writes a CPU profile of
+// the apiserver during each step (its first 15 seconds). TestMigrate runs the same with a few hundred objects in
+// "make test".
 package migrationscale
 
 import (
@@ -144,6 +146,8 @@ type step struct {
 	cpu float64
 	// requests are the requests the apiserver served meanwhile, by verb and resource.
 	requests series
+	// plane is the CPU time of the apiserver and etcd meanwhile.
+	plane float64
 	// others is the CPU time used meanwhile by everything on the machine but this harness, the migrate
 	// process, the apiserver and etcd: other engineers' work, which distorts the figures.
 	others float64
@@ -161,7 +165,7 @@ type result struct {
 func runFleet(tb testing.TB, bins binaries, objects, run int) result {
 	tb.Helper()
 	ctx := context.Background()
-	env, err := testutil.Start(testutil.Options{CRDDirs: crdFiles(tb, fromCRDs)})
+	env, err := testutil.Start(testutil.Options{TinkerbellCRDs: fromCRDs})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -182,6 +186,8 @@ func runFleet(tb testing.TB, bins binaries, objects, run int) result {
 
 	common := []string{"--from=" + fromVersion, "--to=" + toVersion, "--public-ip=" + publicIP,
 		"--tinkerbell-host=" + tinkHostName, "--backup-namespace=" + backupNamespace}
+	// MIGRATE_ARGS adds flags to try, e.g. "--concurrent=16".
+	common = append(common, strings.Fields(os.Getenv("MIGRATE_ARGS"))...)
 	r.pre = measure(tb, env, bins, "migrate-pre", append(common, "--phase=pre"))
 	upgradeCRDs(ctx, tb, dyn, toCRDs)
 	r.post = measure(tb, env, bins, "migrate-post", append(common, "--phase=post"))
@@ -442,6 +448,10 @@ func measure(tb testing.TB, env *testutil.Environment, bins binaries, name strin
 	before := apiserverRequests(tb, env.Config)
 	busyBefore, planeBefore, harnessBefore := machineBusy(), controlPlaneCPU(), selfCPU()
 	start := time.Now()
+	if dir := os.Getenv("MIGRATE_PROFILE_DIR"); dir != "" {
+		done := profileAPIServer(tb, env.Config, filepath.Join(dir, name+"-kube-apiserver.pprof"))
+		defer func() { <-done }()
+	}
 	err := cmd.Run()
 	s.seconds = time.Since(start).Seconds()
 	s.output = out.String()
@@ -455,20 +465,22 @@ func measure(tb testing.TB, env *testutil.Environment, bins binaries, name strin
 	if _, err := fmt.Sscan(string(data), &s.rssKiB, &s.cpu); err != nil {
 		tb.Fatalf("rusage %q: %v", data, err)
 	}
-	s.others = max(0, machineBusy()-busyBefore-s.cpu-(controlPlaneCPU()-planeBefore)-(selfCPU()-harnessBefore))
+	s.plane = controlPlaneCPU() - planeBefore
+	s.others = max(0, machineBusy()-busyBefore-s.cpu-s.plane-(selfCPU()-harnessBefore))
 	s.requests = apiserverRequests(tb, env.Config).sub(before)
 	return s
 }
 
 func (s step) figure(run, objects int, extra string) string {
-	return fmt.Sprintf("FIGURE run=%d step=%s objects=%d seconds=%.1f peak-rss-MiB=%.1f cpu-seconds=%.1f requests=%.0f%s load1=%s others-cpu-seconds=%.1f",
-		run, s.name, objects, s.seconds, float64(s.rssKiB)/1024, s.cpu, s.requests.total(), extra, s.load, s.others)
+	return fmt.Sprintf("FIGURE run=%d step=%s objects=%d seconds=%.1f peak-rss-MiB=%.1f cpu-seconds=%.1f requests=%.0f%s apiserver-etcd-cpu-seconds=%.1f load1=%s others-cpu-seconds=%.1f",
+		run, s.name, objects, s.seconds, float64(s.rssKiB)/1024, s.cpu, s.requests.total(), extra, s.plane, s.load, s.others)
 }
 
 func report(tb testing.TB, run int, r result) {
 	tb.Helper()
 	migrate := step{name: "migrate", seconds: r.pre.seconds + r.post.seconds, rssKiB: max(r.pre.rssKiB, r.post.rssKiB),
-		cpu: r.pre.cpu + r.post.cpu, requests: r.pre.requests.add(r.post.requests), load: r.pre.load, others: r.pre.others + r.post.others}
+		cpu: r.pre.cpu + r.post.cpu, requests: r.pre.requests.add(r.post.requests), load: r.pre.load,
+		plane: r.pre.plane + r.post.plane, others: r.pre.others + r.post.others}
 	lines := []string{
 		r.pre.figure(run, r.objects, ""),
 		r.post.figure(run, r.objects, ""),
@@ -673,4 +685,35 @@ func selfCPU() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// profileAPIServer writes a 15-second CPU profile of the apiserver, from now, into path; the channel closes once
+// it is written.
+func profileAPIServer(tb testing.TB, cfg *rest.Config, path string) <-chan struct{} {
+	tb.Helper()
+	done := make(chan struct{})
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		defer close(done)
+		resp, err := hc.Get(strings.TrimSuffix(cfg.Host, "/") + "/debug/pprof/profile?seconds=15")
+		if err != nil {
+			tb.Logf("profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(path), 0o750)
+		}
+		if err == nil {
+			err = os.WriteFile(path, data, 0o600)
+		}
+		if err != nil {
+			tb.Logf("profile: %v", err)
+		}
+	}()
+	return done
 }
