@@ -15,9 +15,10 @@ limitations under the License.
 */
 
 // Package runner applies a migration plan (internal/migration) to a cluster through a dynamic client: it scans
-// the objects each migration targets, backs every object up into a ConfigMap before changing it, writes spec and
-// status through the right endpoints, checks that the apiserver kept what was written, and restores objects
-// from the backups. "kubetink migrate" is a thin command around it.
+// the objects each phase's migrations target a page at a time, backs them up (many to a ConfigMap, see backup.go)
+// before changing them, writes spec and status through the right endpoints a few objects at once, checks that
+// the apiserver kept what was written, and restores objects from the backups. "kubetink migrate" is a thin
+// command around it. Memory stays bounded by a few pages, whatever the number of objects.
 package runner
 
 import (
@@ -162,21 +163,34 @@ func (r *Runner) Plan() []migration.Migration {
 	return slices.Clone(r.plan)
 }
 
-// Run runs the planned migrations in order and returns what each did. It stops at the first error; the results
-// of the migrations that ran before are returned with it. report, if not nil, is called after each migration.
+// Run runs the planned migrations, phase by phase, and returns what each did. Within a phase the migrations
+// take effect in order, but each kind is read and written once (see runPhase). It stops at the first error; the
+// results of the migrations that ran (in part) are returned with it. report, if not nil, is called with each
+// result once its phase is done.
 func (r *Runner) Run(ctx context.Context, report func(Result)) ([]Result, error) {
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
 	}
 	results := make([]Result, 0, len(r.plan))
-	for _, m := range r.plan {
-		res, err := r.runMigration(ctx, m)
-		results = append(results, res)
-		if report != nil {
-			report(res)
+	for _, phase := range r.opts.Phases {
+		var ms []migration.Migration
+		for _, m := range r.plan {
+			if m.Phase == phase {
+				ms = append(ms, m)
+			}
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		res, err := r.runPhase(ctx, ms)
+		for _, x := range res {
+			results = append(results, x)
+			if report != nil {
+				report(x)
+			}
 		}
 		if err != nil {
-			return results, fmt.Errorf("migration %s failed: %w", m.Name, err)
+			return results, err
 		}
 	}
 	return results, nil
@@ -253,29 +267,6 @@ func (r *Runner) listAll(ctx context.Context, targets ...migration.Target) ([][]
 		out = append(out, items)
 	}
 	return out, nil
-}
-
-func (r *Runner) runMigration(ctx context.Context, m migration.Migration) (Result, error) {
-	res := Result{Migration: m.Name, Phase: m.Phase}
-	if m.Reinstall {
-		res.Notes = append(res.Notes, "the reconciler uninstalls the legacy stack release and installs the unified chart; CRDs and objects are kept")
-	}
-	for _, t := range m.Obsolete {
-		if err := r.reportObsolete(ctx, t, &res); err != nil {
-			return res, err
-		}
-	}
-	if m.Create != nil {
-		if err := r.create(ctx, m, &res); err != nil {
-			return res, err
-		}
-	}
-	for _, rw := range m.Rewrites {
-		if err := r.rewrite(ctx, m, rw, &res); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
 }
 
 // reportObsolete notes an obsolete CRD that is still installed, with the number of its objects.

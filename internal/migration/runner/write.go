@@ -34,87 +34,12 @@ import (
 	"github.com/kubetink/kubetink/internal/migration"
 )
 
-// rewrite applies one Rewrite to every object of its kind, a page at a time: it transforms the page, stores the
-// backups of the objects that change, and hands those objects to Workers writers, which write them while the
-// next page is fetched and prepared. No object is written before its backup is stored.
-func (r *Runner) rewrite(ctx context.Context, m migration.Migration, rw migration.Rewrite, res *Result) error {
-	if len(rw.RequiredFields) > 0 {
-		installed, err := r.checkSchema(ctx, rw.Target, rw.RequiredFields)
-		if err != nil {
-			return fmt.Errorf("%w (the %s phase runs once the CRDs of %s are installed)", err, m.Phase, r.opts.To)
-		}
-		if !installed {
-			return nil
-		}
-	}
-	writers, wctx := errgroup.WithContext(ctx)
-	writers.SetLimit(r.opts.Workers)
-	var (
-		mu      sync.Mutex
-		changed []string
-	)
-	_, scanErr := r.scan(wctx, rw.Target, func(page []unstructured.Unstructured) error {
-		var (
-			writes []*pendingWrite
-			sets   []*backupSet
-		)
-		for i := range page {
-			obj := &page[i]
-			res.Scanned++
-			desired := obj.DeepCopy()
-			c, err := rw.Transform(desired, r.env)
-			if err != nil {
-				return fmt.Errorf("failed to migrate %s %s: %w", rw.Target.Kind, key(obj), err)
-			}
-			if !c {
-				res.Skipped++
-				obj.Object = nil // only the objects to write stay in memory
-				continue
-			}
-			if len(sets) == 0 || sets[len(sets)-1].namespace != obj.GetNamespace() || sets[len(sets)-1].full() {
-				sets = append(sets, newBackupSet(m.Name, rw.Target, obj.GetNamespace(), actionUpdated))
-			}
-			if err := sets[len(sets)-1].add(obj); err != nil {
-				return err
-			}
-			writes = append(writes, planWrite(obj, desired))
-			obj.Object = nil
-		}
-		for _, b := range sets {
-			if err := r.store(wctx, b); err != nil {
-				return err
-			}
-		}
-		for _, w := range writes {
-			writers.Go(func() error {
-				if wctx.Err() != nil {
-					return nil // another write failed: its error is the one reported
-				}
-				if err := r.writeObject(wctx, rw, w); err != nil {
-					return fmt.Errorf("failed to migrate %s %s: %w", rw.Target.Kind, key(w.desired), err)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				res.Changed++
-				changed = append(changed, fmt.Sprintf("changed %s %s", rw.Target.Kind, key(w.desired)))
-				return nil
-			})
-		}
-		return nil
-	})
-	// A failed write cancels the scan: its error is the cause.
-	if err := writers.Wait(); err != nil {
-		return err
-	}
-	slices.Sort(changed)
-	res.Objects = append(res.Objects, changed...)
-	return scanErr
-}
-
-// pendingWrite is an object to write: desired, and which of its parts differ from what was read.
+// pendingWrite is an object to write: desired, which of its parts differ from what was read, and the steps of
+// its pass that changed it (their backups are stored).
 type pendingWrite struct {
 	desired      *unstructured.Unstructured
 	status, main bool
+	changed      []int
 }
 
 func planWrite(cur, desired *unstructured.Unstructured) *pendingWrite {
@@ -125,25 +50,43 @@ func planWrite(cur, desired *unstructured.Unstructured) *pendingWrite {
 	}
 }
 
-// writeObject writes one transformed object. On a conflict it reads the object again and transforms the fresh
-// copy; the backup taken before the first attempt stays the backup.
-func (r *Runner) writeObject(ctx context.Context, rw migration.Rewrite, w *pendingWrite) error {
+// writeObject writes one object. On a conflict it reads the object again and passes the fresh copy through the
+// steps; a step that changes it now but did not before backs up what it found first. The backups taken before the
+// first attempt stay the backups.
+func (r *Runner) writeObject(ctx context.Context, p *pass, w *pendingWrite) error {
 	first := true
+	backedUp := slices.Clone(w.changed)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
-			fresh, err := r.client.Resource(rw.Target.GVR()).Namespace(w.desired.GetNamespace()).Get(ctx, w.desired.GetName(), metav1.GetOptions{})
+			fresh, err := r.client.Resource(p.target.GVR()).Namespace(w.desired.GetNamespace()).Get(ctx, w.desired.GetName(), metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
-			desired := fresh.DeepCopy()
-			c, err := rw.Transform(desired, r.env)
-			if err != nil || !c {
+			final, changed, err := r.chain(p.steps, fresh, func(si int, found *unstructured.Unstructured) error {
+				if slices.Contains(backedUp, si) {
+					return nil
+				}
+				b := newBackupSet(p.steps[si].name, p.target, found.GetNamespace(), actionUpdated)
+				if err := b.add(found); err != nil {
+					return err
+				}
+				if err := r.store(ctx, b); err != nil {
+					return err
+				}
+				backedUp = append(backedUp, si)
+				return nil
+			})
+			if err != nil {
 				return err
 			}
-			w = planWrite(fresh, desired)
+			w = planWrite(fresh, final)
+			w.changed = changed
+			if len(changed) == 0 {
+				return nil
+			}
 		}
 		first = false
-		return r.write(ctx, rw.Target, w)
+		return r.write(ctx, p.target, w)
 	})
 }
 
