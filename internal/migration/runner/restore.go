@@ -248,8 +248,21 @@ func (rs *restorer) restoreObject(ctx context.Context, cm *unstructured.Unstruct
 		partly
 	)
 	outcome := gone
+	// The first read comes from the apiserver's cache, which may lag: it is trusted only to write, where the
+	// resourceVersion precondition catches a stale copy (a conflict, and the retry reads from etcd). Deciding
+	// that there is nothing to do, or that the object is gone, takes a read from etcd.
+	cached := true
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := rc.Get(ctx, saved.GetName(), metav1.GetOptions{})
+		var opts metav1.GetOptions
+		if cached {
+			opts.ResourceVersion = "0"
+		}
+		cur, err := rc.Get(ctx, saved.GetName(), opts)
+		if cached && (err != nil || cur.GetUID() != uid || e.action == actionCreated || sameObject(cur, saved)) {
+			cached = false
+			cur, err = rc.Get(ctx, saved.GetName(), metav1.GetOptions{})
+		}
+		cached = false
 		if apierrors.IsNotFound(err) || (err == nil && cur.GetUID() != uid) {
 			outcome = gone
 			return nil
@@ -373,6 +386,11 @@ func (rs *restorer) consume(ctx context.Context, cm *unstructured.Unstructured, 
 		return fmt.Errorf("failed to remove the applied objects from the backup: %w", err)
 	}
 	return nil
+}
+
+// sameObject reports whether cur holds what saved holds, status and the rest.
+func sameObject(cur, saved *unstructured.Unstructured) bool {
+	return sameJSON(cur.Object["status"], saved.Object["status"]) && sameJSON(withoutStatus(cur), withoutStatus(saved))
 }
 
 func targetOf(obj *unstructured.Unstructured) (migration.Target, bool) {
