@@ -108,11 +108,6 @@ func newFleet(tb testing.TB, objects int) *fleet {
 	return f
 }
 
-// total is the number of objects of the fleet.
-func (f *fleet) total() int {
-	return f.templates + 3*f.machines
-}
-
 // changedBy returns how many objects the ports migration of v0.23.0 rewrites: every Template (Tootles URL) and
 // every Hardware (iPXE script URL on Smee, metadata URL on Tootles).
 func (f *fleet) changedByPorts() int {

@@ -115,7 +115,7 @@ func (c *cluster) backups(t *testing.T) []unstructured.Unstructured {
 func TestBackupsArePackedAndRestorable(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, "v0.25.0")
-	var objs []*unstructured.Unstructured
+	objs := make([]*unstructured.Unstructured, 0, 740)
 	for i := range 700 { // two pages of one namespace
 		objs = append(objs, fleetHardware("tink", i))
 	}
@@ -231,7 +231,7 @@ func TestRepeatedRunAfterFailedWrites(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	c := startCluster(t, "v0.25.0")
-	var objs []*unstructured.Unstructured
+	objs := make([]*unstructured.Unstructured, 0, 30)
 	for i := range 30 {
 		h := fleetHardware("tink", i)
 		if i%10 == 3 {

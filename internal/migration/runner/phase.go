@@ -156,7 +156,7 @@ func (r *Runner) rewrite(ctx context.Context, p *pass, results []Result, lines [
 		pageErr = err
 		return err
 	}
-	_, scanErr := r.scan(wctx, p.target, func(page []unstructured.Unstructured) error {
+	scanErr := r.scan(wctx, p.target, func(page []unstructured.Unstructured) error {
 		sets := make([][]*backupSet, len(p.steps)) // per step, the last one open
 		var writes []*pendingWrite
 		for i := range page {

@@ -210,7 +210,7 @@ func (r *Runner) preflight(ctx context.Context) error {
 	// Workflows and bmc Jobs a page at a time: a fleet has thousands.
 	var blocked, refused []string
 	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
-		if _, err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+		if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
 			workflows, jobs := page, []unstructured.Unstructured(nil)
 			if t == migration.BMCJobs {
 				workflows, jobs = nil, page
@@ -258,7 +258,7 @@ func (r *Runner) listAll(ctx context.Context, targets ...migration.Target) ([][]
 	out := make([][]unstructured.Unstructured, 0, len(targets))
 	for _, t := range targets {
 		var items []unstructured.Unstructured
-		if _, err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+		if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
 			items = append(items, page...)
 			return nil
 		}); err != nil {
@@ -277,7 +277,7 @@ func (r *Runner) reportObsolete(ctx context.Context, t migration.Target, res *Re
 		return err
 	}
 	count := 0
-	if _, err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+	if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
 		count += len(page)
 		return nil
 	}); err != nil {

@@ -32,9 +32,9 @@ import (
 const pageSize = 500
 
 // scan lists the objects of t in the Runner's namespace scope a page at a time and calls fn with each page, in
-// order, while the next page is being fetched. installed is false (and fn never called) when the apiserver does
-// not serve t, i.e. its CRD is not installed. fn may keep nothing of a page but what it copies.
-func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []unstructured.Unstructured) error) (installed bool, err error) {
+// order, while the next page is being fetched. When the apiserver does not serve t (its CRD is not installed) fn
+// is never called. fn may keep nothing of a page but what it copies.
+func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []unstructured.Unstructured) error) error {
 	type page struct {
 		items []unstructured.Unstructured
 		err   error
@@ -77,19 +77,16 @@ func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []un
 	for p := range pages {
 		if p.err != nil {
 			if first && apierrors.IsNotFound(p.err) {
-				return false, nil
+				return nil
 			}
-			return !first, fmt.Errorf("failed to list %s: %w", t.CRDName(), p.err)
+			return fmt.Errorf("failed to list %s: %w", t.CRDName(), p.err)
 		}
 		first = false
 		if err := fn(p.items); err != nil {
-			return true, err
+			return err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return !first, err
-	}
-	return true, nil
+	return ctx.Err()
 }
 
 // expiredContinue returns the continue token an apiserver offers with "410 Gone" for a list whose snapshot was

@@ -129,7 +129,7 @@ func (r *Runner) write(ctx context.Context, t migration.Target, w *pendingWrite)
 func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result) error {
 	c := m.Create
 	var lines, notes []string
-	_, err := r.scan(ctx, c.Source, func(page []unstructured.Unstructured) error {
+	err := r.scan(ctx, c.Source, func(page []unstructured.Unstructured) error {
 		creators, cctx := errgroup.WithContext(ctx)
 		creators.SetLimit(r.opts.Workers)
 		var (
