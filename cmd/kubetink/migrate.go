@@ -43,6 +43,7 @@ type migrateOptions struct {
 	namespace       string
 	publicIP        string
 	hosts           []string
+	artifacts       string
 	backupNamespace string
 	restore         []string
 	skipPreflight   bool
@@ -58,12 +59,14 @@ func newMigrateCommand() *cobra.Command {
 		Use:   "migrate",
 		Short: "Migrate Tinkerbell objects from one Tinkerbell release to another",
 		Long: `Migrate runs the migrations of an upgrade from --from to --to against the cluster: it rewrites the
-Tinkerbell objects (Workflows, Templates, Hardware, Rufio Jobs and BaseboardManagements) that the new release
-reads differently. The PreUpgrade phase runs while the old release's CRDs are installed, the PostUpgrade phase
-once the new release's CRDs are installed. Every object is backed up before it is changed, many objects to a
-ConfigMap labelled kubetink.io/migration=<name> (in --backup-namespace), and --restore puts the backups back.
-Running it again changes nothing. CRDs and objects are never deleted; obsolete CRDs are reported. It reads the
-objects a page at a time and writes --concurrent of them at once.
+Tinkerbell objects (Workflows, Templates, Hardware, Rufio Jobs and Tasks, BaseboardManagements) that the new
+release reads differently, and moves the URLs in them that point at Tinkerbell's own address (--public-ip,
+--tinkerbell-host) to the ports and paths the new release serves. The PreUpgrade phase runs while the old
+release's CRDs are installed, the PostUpgrade phase once the new release's CRDs are installed. Every object is
+backed up before it is changed, many objects to a ConfigMap labelled kubetink.io/migration=<name> (in
+--backup-namespace), and --restore puts the backups back. Running it again changes nothing. CRDs and objects are
+never deleted; obsolete CRDs are reported. It reads the objects a page at a time, each once per phase, and writes
+--concurrent of them at once.
 
 The Kubetink controller runs it as a Job for each phase; run it by hand to preview (--dry-run), to migrate a
 stack upgraded by other means, or to restore.`,
@@ -71,7 +74,11 @@ stack upgraded by other means, or to restore.`,
   kubetink migrate --from 0.6.2 --to v0.22.1 --phase pre --dry-run
 
   # Run the PostUpgrade phase once the v0.23.0 CRDs are installed.
-  kubetink migrate --from v0.22.1 --to v0.23.0 --phase post --public-ip 192.168.2.111
+  kubetink migrate --from v0.22.1 --to v0.23.0 --phase post --public-ip 192.168.2.111 --tinkerbell-host tink.example.com
+
+  # Leave the legacy stack: its Hook file server URLs move to the new artifacts file server.
+  kubetink migrate --from 0.6.2 --to v0.25.0 --phase post --public-ip 192.168.2.111 \
+    --artifacts-file-server http://192.168.2.112:7173
 
   # Put back every object the PostUpgrade phase changed.
   kubetink migrate --from v0.22.1 --to v0.23.0 --phase post --restore all`,
@@ -87,8 +94,9 @@ stack upgraded by other means, or to restore.`,
 	fs.StringVar(&o.phase, "phase", "all", "Which migrations to run: pre (before the upgrade), post (after it) or all.")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "Send every change with dryRun=All: the apiserver validates it but stores nothing.")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "Only migrate objects in this namespace (default: all namespaces).")
-	fs.StringVar(&o.publicIP, "public-ip", "", "Tinkerbell's public IP: only URLs on Tinkerbell's own addresses follow its port changes.")
-	fs.StringArrayVar(&o.hosts, "tinkerbell-host", nil, "Another host name or address Tinkerbell is reached by (repeatable).")
+	fs.StringVar(&o.publicIP, "public-ip", "", "Tinkerbell's public IP: only URLs on Tinkerbell's own addresses follow its port and path changes.")
+	fs.StringArrayVar(&o.hosts, "tinkerbell-host", nil, "Another host name (matched in any case) or address Tinkerbell is reached by (repeatable).")
+	fs.StringVar(&o.artifacts, "artifacts-file-server", "", "The new release's artifacts file server URL (spec.artifactsFileServer): leaving the legacy stack, URLs of its Hook file server (port 8080 on Tinkerbell's address) move there; without it they are left and listed.")
 	fs.StringVar(&o.backupNamespace, "backup-namespace", "default", "Namespace of the backup ConfigMaps.")
 	fs.StringSliceVar(&o.restore, "restore", nil, `Restore the objects the named migrations changed, in the order given, instead of migrating; "all" restores the migrations of --from/--to/--phase, latest first.`)
 	fs.BoolVar(&o.skipPreflight, "skip-preflight", false, "Run the pre-upgrade phase even though the preflight blocks the upgrade (running Workflows or bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on ?sourceISO=).")
@@ -113,13 +121,18 @@ func runMigrate(cmd *cobra.Command, o *migrateOptions) error {
 	if _, err := migration.Migrations(o.from, o.to); err != nil {
 		return err
 	}
+	if o.artifacts != "" {
+		if err := migration.ValidateArtifactsFileServer(o.artifacts); err != nil {
+			return fmt.Errorf("--artifacts-file-server: %w", err)
+		}
+	}
 	client, err := migrateClient(o)
 	if err != nil {
 		return err
 	}
 	r, err := runner.New(client, runner.Options{
 		From: o.from, To: o.to, Phases: phases, Namespace: o.namespace,
-		PublicIP: o.publicIP, Hosts: o.hosts, BackupNamespace: o.backupNamespace,
+		PublicIP: o.publicIP, Hosts: o.hosts, ArtifactsFileServer: o.artifacts, BackupNamespace: o.backupNamespace,
 		DryRun: o.dryRun, SkipPreflight: o.skipPreflight, Workers: o.concurrent,
 	})
 	if err != nil {

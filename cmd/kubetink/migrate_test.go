@@ -85,6 +85,10 @@ func TestMigrateCommandErrors(t *testing.T) {
 		{"unknown version", []string{"--from", "stack", "--to", "v0.19.0"}, `unknown version "stack"`},
 		{"port moves need the address", []string{"--kubeconfig", kubeconfig, "--from", "v0.22.1", "--to", "v0.23.0"}, "--public-ip"},
 		{"bad public IP", []string{"--kubeconfig", kubeconfig, "--from", "v0.22.1", "--to", "v0.23.0", "--public-ip", "tink"}, `invalid public IP "tink"`},
+		{"bad Tinkerbell host", []string{"--kubeconfig", kubeconfig, "--from", "v0.22.1", "--to", "v0.23.0", "--tinkerbell-host", "http://tink:7080"}, `invalid Tinkerbell host "http://tink:7080"`},
+		{"bad artifacts file server", []string{"--kubeconfig", kubeconfig, "--from", "0.6.2", "--to", "v0.25.0", "--public-ip", "10.0.0.1",
+			"--artifacts-file-server", "10.0.0.2:7173"}, `--artifacts-file-server: invalid artifacts file server "10.0.0.2:7173"`},
+		{"artifacts file server with a query", []string{"--from", "0.6.2", "--to", "v0.25.0", "--artifacts-file-server", "http://10.0.0.2:7173/?x"}, "an optional path only"},
 		{"unknown restore", []string{"--restore", "nope"}, `unknown migration "nope"`},
 		{"restore all needs versions", []string{"--restore", "all"}, "--restore all needs --from and --to"},
 		{"restore all alone", []string{"--restore", "all,tink-agent-image"}, "cannot be combined"},
@@ -101,9 +105,9 @@ func TestMigrateCommandErrors(t *testing.T) {
 
 func TestMigrateCommandNothingToDo(t *testing.T) {
 	g := NewWithT(t)
-	out, err := runMigrateCLI("migrate", "--kubeconfig", unreachableKubeconfig(t), "--from", "v0.20.0", "--to", "v0.22.1")
+	out, err := runMigrateCLI("migrate", "--kubeconfig", unreachableKubeconfig(t), "--from", "v0.20.0", "--to", "v0.21.0")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(out).To(Equal("No migrations for v0.20.0 → v0.22.1 in phase all.\n"))
+	g.Expect(out).To(Equal("No migrations for v0.20.0 → v0.21.0 in phase all.\n"))
 }
 
 // TestMigrateCommandExitCode runs the real binary path (main) and checks the exit code and the message.

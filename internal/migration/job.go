@@ -58,8 +58,12 @@ type JobOptions struct {
 	Phase Phase
 	// PublicIP is Tinkerbell's public IP; URLs on it follow the port moves.
 	PublicIP string
-	// TinkerbellHosts are further host names or addresses Tinkerbell is reached by (optional).
+	// TinkerbellHosts are further host names or addresses Tinkerbell is reached by (optional). URLs on them move
+	// like those on PublicIP.
 	TinkerbellHosts []string
+	// ArtifactsFileServer is the to-release's artifacts file server URL (spec.artifactsFileServer, optional):
+	// where URLs of the legacy stack's Hook file server go when leaving it. Without it they are left and reported.
+	ArtifactsFileServer string
 	// BackupNamespace is where the backup ConfigMaps go.
 	BackupNamespace string
 	// ObjectsNamespace limits the migration (and so its backups) to the objects of one namespace, the one a
@@ -84,6 +88,9 @@ func JobArgs(opts JobOptions) []string {
 	}
 	for _, h := range opts.TinkerbellHosts {
 		args = append(args, "--tinkerbell-host="+h)
+	}
+	if opts.ArtifactsFileServer != "" {
+		args = append(args, "--artifacts-file-server="+opts.ArtifactsFileServer)
 	}
 	if opts.BackupNamespace != "" {
 		args = append(args, "--backup-namespace="+opts.BackupNamespace)

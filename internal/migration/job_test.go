@@ -28,17 +28,18 @@ import (
 func TestNewJob(t *testing.T) {
 	g := NewWithT(t)
 	job := NewJob(JobOptions{
-		Name:               "tink-migrate-v0-22-1-pre",
-		Namespace:          "tink-system",
-		Image:              "ghcr.io/kubetink/kubetink:v0.1.0",
-		ServiceAccountName: "kubetink-migrate",
-		From:               "0.6.2",
-		To:                 "v0.22.1",
-		Phase:              PreUpgrade,
-		PublicIP:           testPublicIP,
-		TinkerbellHosts:    []string{"tink.example.com"},
-		BackupNamespace:    "tink-system",
-		Labels:             map[string]string{"kubetink.io/name": "tink"},
+		Name:                "tink-migrate-v0-22-1-pre",
+		Namespace:           "tink-system",
+		Image:               "ghcr.io/kubetink/kubetink:v0.1.0",
+		ServiceAccountName:  "kubetink-migrate",
+		From:                "0.6.2",
+		To:                  "v0.22.1",
+		Phase:               PreUpgrade,
+		PublicIP:            testPublicIP,
+		TinkerbellHosts:     []string{"tink.example.com"},
+		ArtifactsFileServer: "http://192.168.2.112:7173/hook",
+		BackupNamespace:     "tink-system",
+		Labels:              map[string]string{"kubetink.io/name": "tink"},
 	})
 
 	g.Expect(job.Name).To(Equal("tink-migrate-v0-22-1-pre"))
@@ -60,7 +61,8 @@ func TestNewJob(t *testing.T) {
 	g.Expect(c.Image).To(Equal("ghcr.io/kubetink/kubetink:v0.1.0"))
 	g.Expect(c.Args).To(Equal([]string{
 		"migrate", "--from=0.6.2", "--to=v0.22.1", "--phase=pre", "--public-ip=192.168.2.111",
-		"--tinkerbell-host=tink.example.com", "--backup-namespace=tink-system",
+		"--tinkerbell-host=tink.example.com", "--artifacts-file-server=http://192.168.2.112:7173/hook",
+		"--backup-namespace=tink-system",
 	}))
 	g.Expect(*c.SecurityContext.AllowPrivilegeEscalation).To(BeFalse())
 	g.Expect(*c.SecurityContext.ReadOnlyRootFilesystem).To(BeTrue())

@@ -117,6 +117,8 @@ var (
 	WorkflowData = Target{Group: "tinkerbell.org", Version: "v1alpha1", Resource: "workflowdata", Kind: "WorkflowData"}
 	// BMCJobs are Rufio's bmc.tinkerbell.org Jobs.
 	BMCJobs = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "jobs", Kind: "Job"}
+	// BMCTasks are Rufio's bmc.tinkerbell.org Tasks, one per step of a Job, created by Rufio from the Job.
+	BMCTasks = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "tasks", Kind: "Task"}
 	// BMCMachines are Rufio's bmc.tinkerbell.org Machines.
 	BMCMachines = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "machines", Kind: "Machine"}
 	// BaseboardManagements are the pre-release Rufio kind that Machine replaced (installed by EKS Anywhere).
@@ -125,16 +127,20 @@ var (
 
 // Targets returns every kind a migration may read or write, for RBAC and restores.
 func Targets() []Target {
-	return []Target{Workflows, Templates, Hardware, WorkflowData, BMCJobs, BMCMachines, BaseboardManagements}
+	return []Target{Workflows, Templates, Hardware, WorkflowData, BMCJobs, BMCTasks, BMCMachines, BaseboardManagements}
 }
 
 // Env is what a transform may depend on besides the object.
 type Env struct {
 	// From and To are the versions of the upgrade.
 	From, To string
-	// Hosts are Tinkerbell's own addresses (the public IP and any extra host names). Only URLs on these hosts
-	// follow the port moves.
+	// Hosts are Tinkerbell's own addresses (the public IP and any extra host names, see NormalizeHost). Only
+	// URLs on these hosts follow the port and path moves; host names match in any case.
 	Hosts []string
+	// ArtifactsFileServer is the URL of the to-release's HookOS artifacts file server (spec.artifactsFileServer,
+	// see ValidateArtifactsFileServer), or "" when unknown. URLs of the legacy stack's Hook file server move to
+	// it; without it they are left as they are and reported.
+	ArtifactsFileServer string
 }
 
 // TransformFunc changes obj in place and reports whether it changed anything. It must be idempotent: applying it
@@ -150,7 +156,13 @@ type Rewrite struct {
 	RequiredFields []string
 	// Transform changes one object.
 	Transform TransformFunc
+	// Report, when set, returns notes on what Transform leaves in obj although the upgrade breaks it (say, a URL
+	// it has no target for). The runner lists them in the migration's summary, after the object's kind and key.
+	Report ReportFunc
 }
+
+// ReportFunc returns notes on obj for the migration's summary; nil when there is nothing to say.
+type ReportFunc func(obj *unstructured.Unstructured, env Env) []string
 
 // Creation derives new objects from existing ones, e.g. a Machine from each BaseboardManagement. Existing objects
 // of the result kind are never overwritten.

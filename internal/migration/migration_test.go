@@ -34,12 +34,12 @@ func stepNames(steps []Step) []string {
 func TestPlan(t *testing.T) {
 	legacyToV019 := []string{
 		StackReinstall, WorkflowStatusCapture, BMCJobMachineRef,
-		WorkflowStatusConvert, BaseboardManagementToMachine, TinkerbellPortsV0182, TinkAgentImage,
+		WorkflowStatusConvert, BaseboardManagementToMachine, TinkerbellPortsV0182, HookArtifactsFileServer, TinkAgentImage,
 	}
 	legacyToV025 := []string{
 		StackReinstall, WorkflowStatusCapture, TemplateRenderingCapture, BMCJobMachineRef,
 		WorkflowStatusConvert, TemplateRenderingConvert, BaseboardManagementToMachine,
-		TinkerbellPortsV0182, TinkerbellPortsV0230, TinkAgentImage,
+		TinkerbellPortsV0182, TinkerbellIPXEPathsV0220, TinkerbellPortsV0230, HookArtifactsFileServer, TinkAgentImage,
 	}
 	tests := []struct {
 		name      string
@@ -56,13 +56,18 @@ func TestPlan(t *testing.T) {
 		{name: "older legacy stack to v0.19.0", from: "0.4.0", to: "v0.19.0", wantSteps: legacyToV019},
 		{name: "legacy stack to v0.20.0 renames templateRending", from: "0.6.2", to: "v0.20.0", wantSteps: []string{
 			StackReinstall, WorkflowStatusCapture, TemplateRenderingCapture, BMCJobMachineRef,
-			WorkflowStatusConvert, TemplateRenderingConvert, BaseboardManagementToMachine, TinkerbellPortsV0182, TinkAgentImage,
+			WorkflowStatusConvert, TemplateRenderingConvert, BaseboardManagementToMachine, TinkerbellPortsV0182,
+			HookArtifactsFileServer, TinkAgentImage,
 		}},
 		{name: "crossing v0.20", from: "v0.19.3", to: "v0.20.0", wantSteps: []string{TemplateRenderingCapture, TemplateRenderingConvert}},
-		{name: "v0.20 to v0.22 has nothing", from: "v0.20.1", to: "v0.22.1", wantSteps: []string{}},
+		{name: "v0.20 to v0.21 has nothing", from: "v0.20.1", to: "v0.21.0", wantSteps: []string{}},
+		{name: "crossing v0.22.0 moves the iPXE paths", from: "v0.21.0", to: "v0.22.0", wantSteps: []string{TinkerbellIPXEPathsV0220}},
+		{name: "v0.20 to v0.22.1", from: "v0.20.1", to: "v0.22.1", wantSteps: []string{TinkerbellIPXEPathsV0220}},
+		{name: "v0.22.0 to v0.22.1 has nothing", from: "v0.22.0", to: "v0.22.1", wantSteps: []string{}},
 		{name: "crossing v0.23", from: "v0.22.1", to: "v0.23.0", wantSteps: []string{TinkerbellPortsV0230}},
+		{name: "v0.21 to v0.23: paths before ports", from: "v0.21.0", to: "v0.23.0", wantSteps: []string{TinkerbellIPXEPathsV0220, TinkerbellPortsV0230}},
 		{name: "v0.19 to v0.25", from: "v0.19.0", to: "v0.25.0", wantSteps: []string{
-			TemplateRenderingCapture, TemplateRenderingConvert, TinkerbellPortsV0230,
+			TemplateRenderingCapture, TemplateRenderingConvert, TinkerbellIPXEPathsV0220, TinkerbellPortsV0230,
 		}},
 		{name: "v0.17 to v0.19 converts the worker shape", from: "v0.17.0", to: "v0.19.0", wantSteps: []string{
 			WorkflowStatusCapture, WorkflowStatusConvert, TinkerbellPortsV0182,

@@ -55,7 +55,7 @@ func RBACRules() []rbacv1.PolicyRule {
 		},
 		{
 			APIGroups: []string{BMCJobs.Group},
-			Resources: []string{BMCJobs.Resource},
+			Resources: []string{BMCJobs.Resource, BMCTasks.Resource},
 			Verbs:     []string{"get", "list", "update"},
 		},
 		{

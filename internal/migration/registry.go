@@ -38,16 +38,22 @@ const (
 	BMCJobMachineRef = "bmc-job-machineref"
 	// BaseboardManagementToMachine creates a Rufio Machine for each pre-release BaseboardManagement.
 	BaseboardManagementToMachine = "baseboardmanagement-to-machine"
-	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address to the v0.18.2 ports.
+	// TinkerbellPortsV0182 moves URLs on Tinkerbell's address from Hegel's port to Tootles' of v0.18.2.
 	TinkerbellPortsV0182 = "tinkerbell-ports-v0.18.2"
-	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port.
+	// TinkerbellIPXEPathsV0220 moves iPXE script and binary URLs on Tinkerbell's address to Smee's v0.22.0 paths.
+	TinkerbellIPXEPathsV0220 = "tinkerbell-ipxe-paths-v0.22.0"
+	// TinkerbellPortsV0230 moves URLs on Tinkerbell's address to the single v0.23.0 HTTP port and its HTTPS port.
 	TinkerbellPortsV0230 = "tinkerbell-ports-v0.23.0"
+	// HookArtifactsFileServer points URLs of the legacy stack's Hook file server at the artifacts file server.
+	HookArtifactsFileServer = "hook-artifacts-file-server"
 	// TinkAgentImage replaces the tink-worker image with tink-agent.
 	TinkAgentImage = "tink-agent-image"
 )
 
-// registry lists every migration. Within a phase, the order here is the execution order: the port moves of
-// v0.18.2 run before those of v0.23.0, so an upgrade crossing both maps 50061 to 7172 and then to 7080.
+// registry lists every migration. Within a phase, the order here is the execution order. The URL moves run
+// oldest release first, each on what the one before left: the v0.18.2 port move maps 50061 to 7172, the v0.22.0
+// path move rewrites http://<host>:7171/auto.ipxe to /ipxe/script/auto.ipxe, and the v0.23.0 port move then maps
+// 7171 and 7172 to 7080. The legacy Hook URLs move last, so the artifacts file server URL they get is final.
 var registry = []Migration{
 	{
 		Name:        StackReinstall,
@@ -112,24 +118,34 @@ var registry = []Migration{
 	{
 		Name:        TinkerbellPortsV0182,
 		Phase:       PostUpgrade,
-		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from the Hegel port 50061 to Tootles 7172 and from the Hook artifacts port 8080 to 7173.",
+		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from the Hegel port 50061 to Tootles' 7172.",
 		Crossing:    "v0.18.2",
 		NeedsHosts:  true,
-		Rewrites: []Rewrite{
-			{Target: Templates, Transform: RewritePorts(portsV0182)},
-			{Target: Hardware, Transform: RewritePorts(portsV0182)},
-		},
+		Rewrites:    urlRewrites(rewritePorts(portsV0182), nil),
+	},
+	{
+		Name:        TinkerbellIPXEPathsV0220,
+		Phase:       PostUpgrade,
+		Description: "Move iPXE URLs on Smee's HTTP port of Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks to the v0.22.0 paths: scripts from /auto.ipxe and /<mac>/auto.ipxe to /ipxe/script/…, binaries from /ipxe/… to /ipxe/binary/….",
+		Crossing:    "v0.22.0",
+		NeedsHosts:  true,
+		Rewrites:    urlRewrites(RewriteIPXEPathsV0220, nil),
 	},
 	{
 		Name:        TinkerbellPortsV0230,
 		Phase:       PostUpgrade,
-		Description: "Move URLs on Tinkerbell's own address in Templates and Hardware from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080.",
+		Description: "Move URLs on Tinkerbell's own address in Templates, Hardware, Workflows and BMC Jobs and Tasks from Smee's 7171 and Tootles' 7172 (or Hegel's 50061) to the shared HTTP port 7080, and https URLs from 7272 to 7443 (iPXE over HTTPS, which v0.23.0 no longer serves, is left and listed).",
 		Crossing:    "v0.23.0",
 		NeedsHosts:  true,
-		Rewrites: []Rewrite{
-			{Target: Templates, Transform: RewritePorts(portsV0230)},
-			{Target: Hardware, Transform: RewritePorts(portsV0230)},
-		},
+		Rewrites:    urlRewrites(rewritePorts(portsV0230), reportUnservedPorts(portsV0230)),
+	},
+	{
+		Name:        HookArtifactsFileServer,
+		Phase:       PostUpgrade,
+		Description: "Point URLs of the legacy stack's Hook file server (port 8080 on Tinkerbell's own address) in Templates, Hardware, Workflows and BMC Jobs and Tasks at the artifacts file server; without one they are left as they are and listed.",
+		Crossing:    FirstUnifiedVersion,
+		NeedsHosts:  true,
+		Rewrites:    urlRewrites(RewriteLegacyArtifactURLs, ReportLegacyArtifactURLs),
 	},
 	{
 		Name:        TinkAgentImage,
@@ -141,6 +157,22 @@ var registry = []Migration{
 			{Target: Hardware, Transform: RewriteTinkWorkerImage},
 		},
 	},
+}
+
+// urlTargets are the kinds whose specs hold URLs of Tinkerbell's services: Templates (actions' environment),
+// Hardware (netboot iPXE and OSIE URLs, user data), Workflows (spec.bootOptions.isoURL and the customboot virtual
+// media actions), BMC Jobs (spec.tasks[].virtualMediaAction.mediaURL) and Tasks
+// (spec.task.virtualMediaAction.mediaURL). The field paths are those of the CRDs of the stack 0.6.2 and of every
+// unified release from v0.17.0 to v0.25.0; the Workflow customboot actions exist from v0.19.0.
+var urlTargets = []Target{Templates, Hardware, Workflows, BMCJobs, BMCTasks}
+
+// urlRewrites returns one Rewrite of every kind of urlTargets.
+func urlRewrites(transform TransformFunc, report ReportFunc) []Rewrite {
+	out := make([]Rewrite, 0, len(urlTargets))
+	for _, t := range urlTargets {
+		out = append(out, Rewrite{Target: t, Transform: transform, Report: report})
+	}
+	return out
 }
 
 // CRDBoundaries returns, oldest first, the releases whose CRDs drop or reshape fields that older releases write:

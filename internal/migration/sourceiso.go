@@ -169,7 +169,7 @@ func sourceISOReason(u *url.URL) string {
 }
 
 // isTinkerbellHost reports whether host (a URL's Hostname(), without brackets) is one of hosts: case-insensitive
-// and exact, as hostURLPattern in urls.go matches them, with IPv6 addresses given with or without brackets.
+// and exact, as newURLFinder in urls.go matches them, with IPv6 addresses given with or without brackets.
 func isTinkerbellHost(host string, hosts []string) bool {
 	for _, h := range hosts {
 		if strings.EqualFold(host, strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")) {

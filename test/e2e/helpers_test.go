@@ -127,17 +127,8 @@ func stopAll() {
 // ends of the logs when the test failed.
 func startEnv(t *testing.T) *localenv.Env {
 	t.Helper()
-	g := NewWithT(t)
-	work := os.Getenv("E2E_WORK_DIR")
-	if work == "" {
-		work = t.TempDir()
-	} else {
-		work = filepath.Join(work, t.Name())
-		g.Expect(os.RemoveAll(work)).To(Succeed())
-		g.Expect(os.MkdirAll(work, 0o755)).To(Succeed())
-	}
 	env, err := localenv.Start(context.Background(), localenv.Options{
-		WorkDir:         work,
+		WorkDir:         workDir(t),
 		ControlPlaneDir: os.Getenv("KUBEBUILDER_ASSETS"),
 		ClusterDir:      os.Getenv("CLUSTER_DIR"),
 		Images:          tinkerbellImages,
@@ -165,6 +156,24 @@ func startEnv(t *testing.T) *localenv.Env {
 		env.Stop()
 	})
 	return env
+}
+
+// workDir returns an empty directory for the test's logs and state: $E2E_WORK_DIR/<test name> (kept after the
+// run) when set, else a temporary directory.
+func workDir(t *testing.T) string {
+	t.Helper()
+	work := os.Getenv("E2E_WORK_DIR")
+	if work == "" {
+		return t.TempDir()
+	}
+	work = filepath.Join(work, t.Name())
+	if err := os.RemoveAll(work); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return work
 }
 
 // kubectl runs kubectl against env and fails the test on error.

@@ -141,15 +141,18 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 		_, err := c.tryMigrate(Options{From: opts.From, To: opts.To, Phases: post})
 		g.Expect(err).To(MatchError(ContainSubstring("--public-ip")))
 
-		res := c.migrate(t, Options{From: opts.From, To: opts.To, PublicIP: testPublicIP, Phases: post})
-		g.Expect(res).To(HaveLen(5), "v0.22.1 does not cross v0.23.0")
+		res := c.migrate(t, Options{From: opts.From, To: opts.To, PublicIP: testPublicIP, Phases: post, ArtifactsFileServer: "http://192.168.2.112:7173"})
+		g.Expect(res).To(HaveLen(7), "v0.22.1 does not cross v0.23.0")
 		g.Expect(counts(res[migration.WorkflowStatusConvert])).To(Equal([3]int{3, 3, 0}))
 		g.Expect(counts(res[migration.TemplateRenderingConvert])).To(Equal([3]int{3, 3, 0}))
 		// One BaseboardManagement (a Machine created) and two Hardware (one retargeted).
 		g.Expect(counts(res[migration.BaseboardManagementToMachine])).To(Equal([3]int{3, 2, 1}))
 		g.Expect(res[migration.BaseboardManagementToMachine].Notes).To(ContainElement(ContainSubstring(
 			"obsolete CRD baseboardmanagements.bmc.tinkerbell.org is still installed with 1 object(s)")))
-		g.Expect(counts(res[migration.TinkerbellPortsV0182])).To(Equal([3]int{3, 2, 1}))
+		// Templates, Hardware, Workflows, BMC Jobs and Tasks: 1 + 2 + 3 + 1 + 0.
+		g.Expect(counts(res[migration.TinkerbellPortsV0182])).To(Equal([3]int{7, 2, 5}))
+		g.Expect(counts(res[migration.TinkerbellIPXEPathsV0220])).To(Equal([3]int{7, 0, 7}))
+		g.Expect(counts(res[migration.HookArtifactsFileServer])).To(Equal([3]int{7, 2, 5}))
 		g.Expect(counts(res[migration.TinkAgentImage])).To(Equal([3]int{3, 1, 2}))
 
 		wf := c.get(t, migration.Workflows, "tink", "wf-success")
@@ -189,9 +192,12 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 			ContainSubstring("ghcr.io/tinkerbell/tink-agent:v0.22.1"),
 			ContainSubstring("http://mirror.example.com:8080/bootstrap.sh"),
 		))
+		ifaces, _, _ := unstructured.NestedSlice(hw.Object, "spec", "interfaces")
+		g.Expect(ifaces[0]).To(HaveKeyWithValue("netboot", HaveKeyWithValue("osie", HaveKeyWithValue("baseURL", "http://192.168.2.112:7173"))),
+			"the Hook files moved from the stack's nginx to the artifacts file server")
 		tpl := nestedString(c.get(t, migration.Templates, "tink", "ubuntu"), "spec", "data")
 		g.Expect(tpl).To(And(
-			ContainSubstring(`IMG_URL: "http://192.168.2.111:7173/jammy-server-cloudimg-amd64.raw.gz"`),
+			ContainSubstring(`IMG_URL: "http://192.168.2.112:7173/jammy-server-cloudimg-amd64.raw.gz"`),
 			ContainSubstring("curl -s http://192.168.2.111:7172/2009-04-04/meta-data/instance-id"),
 			ContainSubstring(`IMG_URL: "http://10.1.1.1:8080/extras.raw.gz"`),
 		))
@@ -207,7 +213,8 @@ func TestLegacyStack062ToV0221(t *testing.T) {
 
 	t.Run("restoring the PostUpgrade rewrites gives the originals back", func(t *testing.T) {
 		g := NewWithT(t)
-		names := []string{migration.TinkAgentImage, migration.TinkerbellPortsV0182, migration.BaseboardManagementToMachine}
+		names := []string{migration.TinkAgentImage, migration.HookArtifactsFileServer, migration.TinkerbellIPXEPathsV0220,
+			migration.TinkerbellPortsV0182, migration.BaseboardManagementToMachine}
 		res := c.restore(t, names...)
 		g.Expect(res[migration.BaseboardManagementToMachine].Deleted).To(Equal(1))
 		g.Expect(userView(c.get(t, migration.Templates, "tink", "ubuntu"))).To(Equal(userView(original["Template/ubuntu"])))

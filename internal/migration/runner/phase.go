@@ -72,21 +72,24 @@ func (r *Runner) runPhase(ctx context.Context, ms []migration.Migration) ([]Resu
 			return results[:i+1], fmt.Errorf("migration %s failed: %w", m.Name, err)
 		}
 	}
-	lines := make([][][]string, len(ms)) // per migration, per rewrite
+	// Objects and notes per migration and rewrite, to list them in the order of the rewrites.
+	lines, notes := make([][][]string, len(ms)), make([][][]string, len(ms))
 	for i, m := range ms {
-		lines[i] = make([][]string, len(m.Rewrites))
+		lines[i], notes[i] = make([][]string, len(m.Rewrites)), make([][]string, len(m.Rewrites))
 	}
+	var err error
 	for _, p := range passes {
-		if err := r.rewrite(ctx, p, results, lines); err != nil {
-			return results, err
+		if err = r.rewrite(ctx, p, results, lines, notes); err != nil {
+			break
 		}
 	}
 	for i := range ms {
-		for _, l := range lines[i] {
-			results[i].Objects = append(results[i].Objects, l...)
+		for j := range lines[i] {
+			results[i].Objects = append(results[i].Objects, lines[i][j]...)
+			results[i].Notes = append(results[i].Notes, notes[i][j]...)
 		}
 	}
-	return results, nil
+	return results, err
 }
 
 // prepare does what a migration does before its rewrites: notes, obsolete-CRD reports, creations.
@@ -120,11 +123,16 @@ type step struct {
 }
 
 // chain passes obj through the steps in order. It returns the final state and the indexes of the steps that
-// changed something, and calls backup with each of those and the state it found.
-func (r *Runner) chain(steps []step, obj *unstructured.Unstructured, backup func(i int, found *unstructured.Unstructured) error) (*unstructured.Unstructured, []int, error) {
+// changed something, and calls backup with each of those and the state it found. report, if not nil, is called
+// with every step and the state it found.
+func (r *Runner) chain(steps []step, obj *unstructured.Unstructured, report func(i int, found *unstructured.Unstructured),
+	backup func(i int, found *unstructured.Unstructured) error) (*unstructured.Unstructured, []int, error) {
 	cur := obj
 	var changed []int
 	for i, s := range steps {
+		if report != nil {
+			report(i, cur)
+		}
 		next := cur.DeepCopy()
 		c, err := s.rw.Transform(next, r.env)
 		if err != nil {
@@ -145,11 +153,20 @@ func (r *Runner) chain(steps []step, obj *unstructured.Unstructured, backup func
 // rewrite runs one pass, a page at a time: it passes each object through the steps, stores the backups of the
 // page, and hands the changed objects to Workers writers, which write them while the next page is fetched and
 // prepared. No object is written before its backups are stored.
-func (r *Runner) rewrite(ctx context.Context, p *pass, results []Result, lines [][][]string) error {
+func (r *Runner) rewrite(ctx context.Context, p *pass, results []Result, lines, notes [][][]string) error {
 	writers, wctx := errgroup.WithContext(ctx)
 	writers.SetLimit(r.opts.Workers)
 	var mu sync.Mutex
-	changedLines := make([][]string, len(p.steps))
+	changedLines, stepNotes := make([][]string, len(p.steps)), make([][]string, len(p.steps))
+	report := func(si int, found *unstructured.Unstructured) {
+		rw := p.steps[si].rw
+		if rw.Report == nil {
+			return
+		}
+		for _, n := range rw.Report(found, r.env) {
+			stepNotes[si] = append(stepNotes[si], fmt.Sprintf("%s %s: %s", rw.Target.Kind, key(found), n))
+		}
+	}
 	// The callback's errors name their migrations; a failed list names the pass's.
 	var pageErr error
 	fail := func(err error) error {
@@ -164,7 +181,7 @@ func (r *Runner) rewrite(ctx context.Context, p *pass, results []Result, lines [
 			for _, s := range p.steps {
 				results[s.migration].Scanned++
 			}
-			final, changed, err := r.chain(p.steps, obj, func(si int, found *unstructured.Unstructured) error {
+			final, changed, err := r.chain(p.steps, obj, report, func(si int, found *unstructured.Unstructured) error {
 				s := p.steps[si]
 				open := sets[si]
 				if len(open) == 0 || open[len(open)-1].namespace != found.GetNamespace() || open[len(open)-1].full() {
@@ -218,6 +235,7 @@ func (r *Runner) rewrite(ctx context.Context, p *pass, results []Result, lines [
 	for si, s := range p.steps {
 		slices.Sort(changedLines[si])
 		lines[s.migration][s.rewrite] = changedLines[si]
+		notes[s.migration][s.rewrite] = stepNotes[si]
 	}
 	if err != nil {
 		return err

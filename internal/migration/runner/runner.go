@@ -49,6 +49,8 @@ type Options struct {
 	PublicIP string
 	// Hosts are further addresses or host names Tinkerbell is reached by.
 	Hosts []string
+	// ArtifactsFileServer is the to-release's artifacts file server URL, where the legacy stack's Hook URLs go.
+	ArtifactsFileServer string
 	// BackupNamespace receives the backup ConfigMaps.
 	BackupNamespace string
 	// DryRun sends every write with dryRun=All: the apiserver validates and prunes but persists nothing.
@@ -123,7 +125,12 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.env = migration.Env{From: opts.From, To: opts.To, Hosts: hosts}
+	if opts.ArtifactsFileServer != "" {
+		if err := migration.ValidateArtifactsFileServer(opts.ArtifactsFileServer); err != nil {
+			return nil, err
+		}
+	}
+	r.env = migration.Env{From: opts.From, To: opts.To, Hosts: hosts, ArtifactsFileServer: opts.ArtifactsFileServer}
 	for _, m := range r.plan {
 		if m.NeedsHosts && len(hosts) == 0 {
 			return nil, fmt.Errorf("migration %s rewrites URLs that point at Tinkerbell: set the public IP (--public-ip) and any other host Tinkerbell is reached by (--tinkerbell-host)", m.Name)
@@ -137,7 +144,8 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 	return r, nil
 }
 
-// tinkerbellHosts validates and merges the public IP and the extra hosts.
+// tinkerbellHosts validates and merges the public IP and the extra hosts (IP addresses or DNS names; a name given
+// twice in different cases counts once).
 func tinkerbellHosts(publicIP string, extra []string) ([]string, error) {
 	var hosts []string
 	if publicIP != "" {
@@ -147,12 +155,12 @@ func tinkerbellHosts(publicIP string, extra []string) ([]string, error) {
 		hosts = append(hosts, publicIP)
 	}
 	for _, h := range extra {
-		h = strings.TrimSpace(h)
-		if h == "" || strings.ContainsAny(h, "/ @?#") {
-			return nil, fmt.Errorf("invalid Tinkerbell host %q: want a host name or an IP address without scheme, port or path", h)
+		host, err := migration.NormalizeHost(h)
+		if err != nil {
+			return nil, err
 		}
-		if !slices.Contains(hosts, h) {
-			hosts = append(hosts, h)
+		if !slices.Contains(hosts, host) {
+			hosts = append(hosts, host)
 		}
 	}
 	return hosts, nil

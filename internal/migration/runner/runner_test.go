@@ -37,7 +37,10 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"port moves need the address", Options{From: "v0.22.1", To: "v0.23.0", BackupNamespace: "b"}, "--public-ip"},
 		{"bad public IP", Options{From: "v0.22.1", To: "v0.23.0", PublicIP: "tink.example.com", BackupNamespace: "b"}, `invalid public IP "tink.example.com"`},
 		{"bad host", Options{From: "v0.22.1", To: "v0.23.0", Hosts: []string{"http://tink:7080"}, BackupNamespace: "b"}, "invalid Tinkerbell host"},
+		{"host with a port", Options{From: "v0.22.1", To: "v0.23.0", Hosts: []string{"tink:7080"}, BackupNamespace: "b"}, `invalid Tinkerbell host "tink:7080"`},
 		{"host names alone are enough", Options{From: "v0.22.1", To: "v0.23.0", Hosts: []string{"tink.example.com"}, BackupNamespace: "b"}, ""},
+		{"bad artifacts file server", Options{From: "0.6.2", To: "v0.25.0", PublicIP: testPublicIP, ArtifactsFileServer: "10.0.0.2:7173", BackupNamespace: "b"}, "invalid artifacts file server"},
+		{"artifacts file server", Options{From: "0.6.2", To: "v0.25.0", PublicIP: testPublicIP, ArtifactsFileServer: "http://10.0.0.2:7173", BackupNamespace: "b"}, ""},
 		{"pre phase needs no address", Options{From: "v0.22.1", To: "v0.23.0", Phases: pre, BackupNamespace: "b"}, ""},
 	}
 	for _, tt := range tests {
@@ -51,6 +54,14 @@ func TestNewValidatesOptions(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred())
 		})
 	}
+}
+
+func TestNewMergesHosts(t *testing.T) {
+	g := NewWithT(t)
+	r, err := New(nil, Options{From: "v0.22.1", To: "v0.23.0", PublicIP: "fd00::10", BackupNamespace: "b",
+		Hosts: []string{"Tink.Example.com", "tink.example.COM", "[fd00::10]", " 10.0.0.1 "}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.env.Hosts).To(Equal([]string{"fd00::10", "tink.example.com", "10.0.0.1"}))
 }
 
 func TestNewPlanFollowsPhases(t *testing.T) {

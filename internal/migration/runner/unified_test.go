@@ -28,8 +28,8 @@ import (
 	"github.com/kubetink/kubetink/internal/migration"
 )
 
-// TestUnifiedV0190ToV0250 upgrades objects written by v0.19.0 to v0.25.0: the templateRending rename (v0.20) and
-// the single HTTP port (v0.23).
+// TestUnifiedV0190ToV0250 upgrades objects written by v0.19.0 to v0.25.0: the templateRending rename (v0.20), the
+// iPXE paths (v0.22.0) and the single HTTP port (v0.23).
 func TestUnifiedV0190ToV0250(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, "v0.19.0")
@@ -72,9 +72,11 @@ func TestUnifiedV0190ToV0250(t *testing.T) {
 		g.Expect(c.snapshot(t)).To(Equal(dry))
 
 		res := c.migrate(t, Options{From: opts.From, To: opts.To, PublicIP: testPublicIP, Hosts: opts.Hosts, Phases: post})
-		g.Expect(res).To(HaveLen(2))
+		g.Expect(res).To(HaveLen(3))
 		g.Expect(counts(res[migration.TemplateRenderingConvert])).To(Equal([3]int{1, 1, 0}))
-		g.Expect(counts(res[migration.TinkerbellPortsV0230])).To(Equal([3]int{2, 2, 0}))
+		// Templates, Hardware, Workflows, BMC Jobs and Tasks: 1 + 1 + 1 + 0 + 0.
+		g.Expect(counts(res[migration.TinkerbellIPXEPathsV0220])).To(Equal([3]int{3, 1, 2}))
+		g.Expect(counts(res[migration.TinkerbellPortsV0230])).To(Equal([3]int{3, 2, 1}))
 
 		wf := c.get(t, migration.Workflows, "tinkerbell", "wf-done")
 		g.Expect(nestedString(wf, "status", "templateRendering")).To(Equal("successful"))
@@ -90,17 +92,18 @@ func TestUnifiedV0190ToV0250(t *testing.T) {
 		hw := c.get(t, migration.Hardware, "tinkerbell", "machine1")
 		g.Expect(nestedString(hw, "spec", "userData")).To(ContainSubstring(`["http://192.168.2.111:7080", "http://10.1.1.1:7172"]`))
 		ifaces, _, _ := unstructured.NestedSlice(hw.Object, "spec", "interfaces")
-		g.Expect(ifaces[0]).To(HaveKeyWithValue("netboot", HaveKeyWithValue("ipxe", HaveKeyWithValue("url", "http://tink.example.com:7080/auto.ipxe"))))
+		g.Expect(ifaces[0]).To(HaveKeyWithValue("netboot", HaveKeyWithValue("ipxe", HaveKeyWithValue("url", "http://tink.example.com:7080/ipxe/script/auto.ipxe"))))
 
 		before := c.snapshot(t)
 		expectNoChanges(g, c.migrate(t, Options{From: opts.From, To: opts.To, PublicIP: testPublicIP, Hosts: opts.Hosts}))
 		g.Expect(c.snapshot(t)).To(Equal(before))
 	})
 
-	t.Run("restore puts the old ports back", func(t *testing.T) {
+	t.Run("restore puts the old ports and paths back", func(t *testing.T) {
 		g := NewWithT(t)
-		res := c.restore(t, migration.TinkerbellPortsV0230)
+		res := c.restore(t, migration.TinkerbellPortsV0230, migration.TinkerbellIPXEPathsV0220)
 		g.Expect(res[migration.TinkerbellPortsV0230].Restored).To(Equal(2))
+		g.Expect(res[migration.TinkerbellIPXEPathsV0220].Restored).To(Equal(1))
 		g.Expect(userView(c.get(t, migration.Templates, "tinkerbell", "ubuntu"))).To(Equal(userView(original["Template"])))
 		g.Expect(userView(c.get(t, migration.Hardware, "tinkerbell", "machine1"))).To(Equal(userView(original["Hardware"])))
 	})

@@ -62,7 +62,7 @@ func (r *Runner) writeObject(ctx context.Context, p *pass, w *pendingWrite) erro
 			if err != nil {
 				return err
 			}
-			final, changed, err := r.chain(p.steps, fresh, func(si int, found *unstructured.Unstructured) error {
+			final, changed, err := r.chain(p.steps, fresh, nil, func(si int, found *unstructured.Unstructured) error {
 				if slices.Contains(backedUp, si) {
 					return nil
 				}

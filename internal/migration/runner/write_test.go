@@ -40,7 +40,8 @@ func conflictingClient(conflicts int32) (*dynamicfake.FakeDynamicClient, *atomic
 	tpl := fleetTemplate("tink", 1)
 	tpl.SetResourceVersion("1")
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		migration.Templates.GVR(): "TemplateList", migration.Hardware.GVR(): "HardwareList", configMapGVR: "ConfigMapList",
+		migration.Templates.GVR(): "TemplateList", migration.Hardware.GVR(): "HardwareList", migration.Workflows.GVR(): "WorkflowList",
+		migration.BMCJobs.GVR(): "JobList", migration.BMCTasks.GVR(): "TaskList", configMapGVR: "ConfigMapList",
 	}, tpl)
 	updates := &atomic.Int32{}
 	client.PrependReactor("update", migration.Templates.Resource, func(clienttesting.Action) (bool, runtime.Object, error) {

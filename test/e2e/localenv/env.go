@@ -147,21 +147,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	t0 := time.Now()
 
 	// The control plane, with the Flux CRDs installed as on a cluster bootstrapped with Flux.
-	e.cp = &envtest.Environment{
-		BinaryAssetsDirectory: opts.ControlPlaneDir,
-		CRDDirectoryPaths:     []string{filepath.Join(opts.FluxDir, "crds")},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                scheme.New(),
-	}
-	if e.Config, err = e.cp.Start(); err != nil {
-		e.cp = nil
-		return nil, fmt.Errorf("failed to start kube-apiserver and etcd: %w", err)
-	}
-	e.Kubeconfig = e.path("kubeconfig")
-	if err := os.WriteFile(e.Kubeconfig, e.cp.KubeConfig, 0o600); err != nil {
-		return nil, err
-	}
-	if e.Client, err = client.New(e.Config, client.Options{Scheme: scheme.New()}); err != nil {
+	if err := e.startAPI(filepath.Join(opts.FluxDir, "crds")); err != nil {
 		return nil, err
 	}
 	opts.Logf("kube-apiserver %s and etcd up in %s", e.Config.Host, since(t0))
@@ -235,6 +221,28 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	opts.Logf("kubetink manager ready as %s (%s since start)",
 		serviceAccountUser(KubetinkNamespace, KubetinkServiceAccount), since(t0))
 	return e, nil
+}
+
+// startAPI starts kube-apiserver and etcd with the CRDs of crdPaths (files or directories) installed, writes the
+// administrator kubeconfig and connects the Env's client.
+func (e *Env) startAPI(crdPaths ...string) error {
+	e.cp = &envtest.Environment{
+		BinaryAssetsDirectory: e.opts.ControlPlaneDir,
+		CRDDirectoryPaths:     crdPaths,
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme.New(),
+	}
+	var err error
+	if e.Config, err = e.cp.Start(); err != nil {
+		e.cp = nil
+		return fmt.Errorf("failed to start kube-apiserver and etcd: %w", err)
+	}
+	e.Kubeconfig = e.path("kubeconfig")
+	if err := os.WriteFile(e.Kubeconfig, e.cp.KubeConfig, 0o600); err != nil {
+		return err
+	}
+	e.Client, err = client.New(e.Config, client.Options{Scheme: scheme.New()})
+	return err
 }
 
 func (e *Env) path(elem ...string) string {
