@@ -48,6 +48,9 @@ type migrateOptions struct {
 	restore         []string
 	skipPreflight   bool
 	verbose         bool
+	concurrent      int
+	kubeAPIQPS      float32
+	kubeAPIBurst    int
 }
 
 func newMigrateCommand() *cobra.Command {
@@ -60,8 +63,10 @@ Tinkerbell objects (Workflows, Templates, Hardware, Rufio Jobs and Tasks, Basebo
 release reads differently, and moves the URLs in them that point at Tinkerbell's own address (--public-ip,
 --tinkerbell-host) to the ports and paths the new release serves. The PreUpgrade phase runs while the old
 release's CRDs are installed, the PostUpgrade phase once the new release's CRDs are installed. Every object is
-backed up into a ConfigMap labelled kubetink.io/migration=<name> before it is changed, and --restore puts the
-backups back. Running it again changes nothing. CRDs and objects are never deleted; obsolete CRDs are reported.
+backed up before it is changed, many objects to a ConfigMap labelled kubetink.io/migration=<name> (in
+--backup-namespace), and --restore puts the backups back. Running it again changes nothing. CRDs and objects are
+never deleted; obsolete CRDs are reported. It reads the objects a page at a time, each once per phase, and writes
+--concurrent of them at once.
 
 The Kubetink controller runs it as a Job for each phase; run it by hand to preview (--dry-run), to migrate a
 stack upgraded by other means, or to restore.`,
@@ -96,6 +101,9 @@ stack upgraded by other means, or to restore.`,
 	fs.StringSliceVar(&o.restore, "restore", nil, `Restore the objects the named migrations changed, in the order given, instead of migrating; "all" restores the migrations of --from/--to/--phase, latest first.`)
 	fs.BoolVar(&o.skipPreflight, "skip-preflight", false, "Run the pre-upgrade phase even though the preflight blocks the upgrade (running Workflows or bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on ?sourceISO=).")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "Print a line for every object changed.")
+	fs.IntVar(&o.concurrent, "concurrent", runner.DefaultWorkers, "How many objects are written (or restored) at the same time.")
+	fs.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "Maximum queries per second to the Kubernetes API; negative means no limit.")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 1000, "Maximum burst of requests to the Kubernetes API.")
 	return cmd
 }
 
@@ -118,14 +126,14 @@ func runMigrate(cmd *cobra.Command, o *migrateOptions) error {
 			return fmt.Errorf("--artifacts-file-server: %w", err)
 		}
 	}
-	client, err := migrateClient(o.kubeconfig)
+	client, err := migrateClient(o)
 	if err != nil {
 		return err
 	}
 	r, err := runner.New(client, runner.Options{
 		From: o.from, To: o.to, Phases: phases, Namespace: o.namespace,
 		PublicIP: o.publicIP, Hosts: o.hosts, ArtifactsFileServer: o.artifacts, BackupNamespace: o.backupNamespace,
-		DryRun: o.dryRun, SkipPreflight: o.skipPreflight,
+		DryRun: o.dryRun, SkipPreflight: o.skipPreflight, Workers: o.concurrent,
 	})
 	if err != nil {
 		return err
@@ -170,7 +178,7 @@ func runRestore(cmd *cobra.Command, o *migrateOptions, phases []migration.Phase)
 			return fmt.Errorf("unknown migration %q", n)
 		}
 	}
-	client, err := migrateClient(o.kubeconfig)
+	client, err := migrateClient(o)
 	if err != nil {
 		return err
 	}
@@ -180,6 +188,7 @@ func runRestore(cmd *cobra.Command, o *migrateOptions, phases []migration.Phase)
 	}
 	results, err := runner.Restore(cmd.Context(), client, runner.RestoreOptions{
 		Migrations: names, BackupNamespace: o.backupNamespace, Namespace: o.namespace, DryRun: o.dryRun,
+		Workers: o.concurrent,
 	})
 	for _, res := range results {
 		printLines(out, res.Summary(), res.Notes, res.Objects, o.verbose)
@@ -199,14 +208,16 @@ func printLines(out io.Writer, summary string, notes, objects []string, verbose 
 	}
 }
 
-// migrateClient returns a dynamic client for kubeconfig (or $KUBECONFIG, then the in-cluster config).
-func migrateClient(kubeconfig string) (dynamic.Interface, error) {
+// migrateClient returns a dynamic client for --kubeconfig (or $KUBECONFIG, then the in-cluster config). Its
+// rate limits are the flags', whichever config it comes from: the migration talks to the apiserver alone, and
+// --concurrent bounds the requests in flight.
+func migrateClient(o *migrateOptions) (dynamic.Interface, error) {
 	var (
 		cfg *rest.Config
 		err error
 	)
-	if kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if o.kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 	} else {
 		cfg, err = ctrl.GetConfig()
 	}
@@ -214,6 +225,7 @@ func migrateClient(kubeconfig string) (dynamic.Interface, error) {
 		return nil, fmt.Errorf("failed to load the Kubernetes client config: %w", err)
 	}
 	cfg.UserAgent = strings.Join([]string{controllerName, "migrate", version.Version}, "/")
+	cfg.QPS, cfg.Burst = o.kubeAPIQPS, o.kubeAPIBurst
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the Kubernetes client: %w", err)

@@ -15,9 +15,10 @@ limitations under the License.
 */
 
 // Package runner applies a migration plan (internal/migration) to a cluster through a dynamic client: it scans
-// the objects each migration targets, backs every object up into a ConfigMap before changing it, writes spec and
-// status through the right endpoints, checks that the apiserver kept what was written, and restores objects
-// from the backups. "kubetink migrate" is a thin command around it.
+// the objects each phase's migrations target a page at a time, backs them up (many to a ConfigMap, see backup.go)
+// before changing them, writes spec and status through the right endpoints a few objects at once, checks that
+// the apiserver kept what was written, and restores objects from the backups. "kubetink migrate" is a thin
+// command around it. Memory stays bounded by a few pages, whatever the number of objects.
 package runner
 
 import (
@@ -57,7 +58,14 @@ type Options struct {
 	// SkipPreflight runs the PreUpgrade phase even though the preflight blocks the upgrade (running Workflows or
 	// bmc Jobs, CAPT objects not paused) or refuses it (ISO URLs relying on the sourceISO query parameter).
 	SkipPreflight bool
+	// Workers is how many objects are written at the same time; 0 means DefaultWorkers.
+	Workers int
 }
+
+// DefaultWorkers is how many objects a Run writes, and a Restore restores, at the same time by default. The
+// migration Job is the only client of its ServiceAccount; a few requests in flight keep the apiserver busy
+// without crowding out the cluster's controllers.
+const DefaultWorkers = 8
 
 // Result is what one migration did.
 type Result struct {
@@ -101,6 +109,9 @@ func New(client dynamic.Interface, opts Options) (*Runner, error) {
 	all, err := migration.Migrations(opts.From, opts.To)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
 	}
 	r := &Runner{client: client, opts: opts}
 	for _, phase := range opts.Phases {
@@ -160,21 +171,34 @@ func (r *Runner) Plan() []migration.Migration {
 	return slices.Clone(r.plan)
 }
 
-// Run runs the planned migrations in order and returns what each did. It stops at the first error; the results
-// of the migrations that ran before are returned with it. report, if not nil, is called after each migration.
+// Run runs the planned migrations, phase by phase, and returns what each did. Within a phase the migrations
+// take effect in order, but each kind is read and written once (see runPhase). It stops at the first error; the
+// results of the migrations that ran (in part) are returned with it. report, if not nil, is called with each
+// result once its phase is done.
 func (r *Runner) Run(ctx context.Context, report func(Result)) ([]Result, error) {
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
 	}
 	results := make([]Result, 0, len(r.plan))
-	for _, m := range r.plan {
-		res, err := r.runMigration(ctx, m)
-		results = append(results, res)
-		if report != nil {
-			report(res)
+	for _, phase := range r.opts.Phases {
+		var ms []migration.Migration
+		for _, m := range r.plan {
+			if m.Phase == phase {
+				ms = append(ms, m)
+			}
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		res, err := r.runPhase(ctx, ms)
+		for _, x := range res {
+			results = append(results, x)
+			if report != nil {
+				report(x)
+			}
 		}
 		if err != nil {
-			return results, fmt.Errorf("migration %s failed: %w", m.Name, err)
+			return results, err
 		}
 	}
 	return results, nil
@@ -191,25 +215,35 @@ func (r *Runner) preflight(ctx context.Context) error {
 	if r.opts.SkipPreflight || !slices.Contains(r.opts.Phases, migration.PreUpgrade) || (!reinstall && !mayRefuse) {
 		return nil
 	}
-	lists, err := r.listAll(ctx, migration.Workflows, migration.BMCJobs)
-	if err != nil {
-		return err
-	}
+	// Workflows and bmc Jobs a page at a time: a fleet has thousands.
 	var blocked, refused []string
+	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
+		if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+			workflows, jobs := page, []unstructured.Unstructured(nil)
+			if t == migration.BMCJobs {
+				workflows, jobs = nil, page
+			}
+			if reinstall {
+				for _, b := range migration.Preflight(workflows, jobs) {
+					blocked = append(blocked, "  "+b.String())
+				}
+			}
+			for _, rf := range migration.Refusals(from, to, r.env.Hosts, workflows, jobs) {
+				refused = append(refused, "  "+rf.String())
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	if reinstall {
 		capt, err := r.listAll(ctx, migration.CAPTTargets()...)
 		if err != nil {
 			return err
 		}
-		for _, b := range migration.Preflight(lists[0], lists[1]) {
-			blocked = append(blocked, "  "+b.String())
-		}
 		for _, b := range migration.CAPTBlockers(from, to, capt[0], capt[1], capt[2]) {
 			blocked = append(blocked, "  "+b.String())
 		}
-	}
-	for _, rf := range migration.Refusals(from, to, r.env.Hosts, lists[0], lists[1]) {
-		refused = append(refused, "  "+rf.String())
 	}
 	var msgs []string
 	if len(blocked) > 0 {
@@ -226,40 +260,21 @@ func (r *Runner) preflight(ctx context.Context) error {
 	return errors.New(strings.Join(msgs, "\n"))
 }
 
-// listAll lists each target; a kind whose CRD is not installed gives an empty list.
+// listAll lists each target whole (for kinds of a few objects, such as CAPT's); a kind whose CRD is not installed
+// gives an empty list.
 func (r *Runner) listAll(ctx context.Context, targets ...migration.Target) ([][]unstructured.Unstructured, error) {
 	out := make([][]unstructured.Unstructured, 0, len(targets))
 	for _, t := range targets {
-		items, _, err := r.list(ctx, t)
-		if err != nil {
+		var items []unstructured.Unstructured
+		if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+			items = append(items, page...)
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 		out = append(out, items)
 	}
 	return out, nil
-}
-
-func (r *Runner) runMigration(ctx context.Context, m migration.Migration) (Result, error) {
-	res := Result{Migration: m.Name, Phase: m.Phase}
-	if m.Reinstall {
-		res.Notes = append(res.Notes, "the reconciler uninstalls the legacy stack release and installs the unified chart; CRDs and objects are kept")
-	}
-	for _, t := range m.Obsolete {
-		if err := r.reportObsolete(ctx, t, &res); err != nil {
-			return res, err
-		}
-	}
-	if m.Create != nil {
-		if err := r.create(ctx, m, &res); err != nil {
-			return res, err
-		}
-	}
-	for _, rw := range m.Rewrites {
-		if err := r.rewrite(ctx, m, rw, &res); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
 }
 
 // reportObsolete notes an obsolete CRD that is still installed, with the number of its objects.
@@ -269,101 +284,16 @@ func (r *Runner) reportObsolete(ctx context.Context, t migration.Target, res *Re
 	} else if err != nil {
 		return err
 	}
-	items, _, err := r.list(ctx, t)
-	if err != nil {
+	count := 0
+	if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
+		count += len(page)
+		return nil
+	}); err != nil {
 		return err
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("obsolete CRD %s is still installed with %d object(s); Kubetink never deletes it: remove it once the data is no longer needed",
-		t.CRDName(), len(items)))
+		t.CRDName(), count))
 	return nil
-}
-
-// create derives and creates the objects of a Creation. Existing objects of the result kind are left alone.
-func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result) error {
-	c := m.Create
-	sources, installed, err := r.list(ctx, c.Source)
-	if err != nil || !installed {
-		return err
-	}
-	for i := range sources {
-		src := &sources[i]
-		res.Scanned++
-		obj, err := c.Derive(src)
-		if err != nil {
-			return err
-		}
-		created, err := r.client.Resource(c.Result.GVR()).Namespace(obj.GetNamespace()).Create(ctx, obj, r.createOptions())
-		if apierrors.IsAlreadyExists(err) {
-			res.Skipped++
-			res.Notes = append(res.Notes, fmt.Sprintf("%s %s already exists and was left as is", c.Result.Kind, key(obj)))
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("failed to create %s %s: %w", c.Result.Kind, key(obj), err)
-		}
-		if err := r.backup(ctx, m.Name, c.Result, created, actionCreated); err != nil {
-			return err
-		}
-		res.Changed++
-		res.Objects = append(res.Objects, fmt.Sprintf("created %s %s from %s", c.Result.Kind, key(obj), c.Source.Kind))
-	}
-	return nil
-}
-
-// rewrite applies one Rewrite to every object of its kind.
-func (r *Runner) rewrite(ctx context.Context, m migration.Migration, rw migration.Rewrite, res *Result) error {
-	if len(rw.RequiredFields) > 0 {
-		installed, err := r.checkSchema(ctx, rw.Target, rw.RequiredFields)
-		if err != nil {
-			return fmt.Errorf("%w (the %s phase runs once the CRDs of %s are installed)", err, m.Phase, r.opts.To)
-		}
-		if !installed {
-			return nil
-		}
-	}
-	items, _, err := r.list(ctx, rw.Target)
-	if err != nil {
-		return err
-	}
-	for i := range items {
-		res.Scanned++
-		if rw.Report != nil {
-			for _, n := range rw.Report(&items[i], r.env) {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s %s: %s", rw.Target.Kind, key(&items[i]), n))
-			}
-		}
-		changed, err := r.rewriteObject(ctx, m.Name, rw, &items[i])
-		if err != nil {
-			return fmt.Errorf("failed to migrate %s %s: %w", rw.Target.Kind, key(&items[i]), err)
-		}
-		if !changed {
-			res.Skipped++
-			continue
-		}
-		res.Changed++
-		res.Objects = append(res.Objects, fmt.Sprintf("changed %s %s", rw.Target.Kind, key(&items[i])))
-	}
-	return nil
-}
-
-// list returns every object of t in the Runner's namespace scope. installed is false (and the list empty) when
-// the apiserver does not serve t, i.e. its CRD is not installed.
-func (r *Runner) list(ctx context.Context, t migration.Target) ([]unstructured.Unstructured, bool, error) {
-	var out []unstructured.Unstructured
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		l, err := r.client.Resource(t.GVR()).Namespace(r.opts.Namespace).List(ctx, opts)
-		if apierrors.IsNotFound(err) {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("failed to list %s: %w", t.CRDName(), err)
-		}
-		out = append(out, l.Items...)
-		if opts.Continue = l.GetContinue(); opts.Continue == "" {
-			return out, true, nil
-		}
-	}
 }
 
 func (r *Runner) createOptions() metav1.CreateOptions {

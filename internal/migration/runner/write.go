@@ -21,7 +21,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
@@ -29,42 +34,70 @@ import (
 	"github.com/kubetink/kubetink/internal/migration"
 )
 
-// rewriteObject transforms one object and writes it back, retrying on conflicts with a fresh copy. The object is
-// backed up before the first write. It reports whether anything changed.
-func (r *Runner) rewriteObject(ctx context.Context, name string, rw migration.Rewrite, listed *unstructured.Unstructured) (bool, error) {
-	changed := false
-	cur := listed
+// pendingWrite is an object to write: desired, which of its parts differ from what was read, and the steps of
+// its pass that changed it (their backups are stored).
+type pendingWrite struct {
+	desired      *unstructured.Unstructured
+	status, main bool
+	changed      []int
+}
+
+func planWrite(cur, desired *unstructured.Unstructured) *pendingWrite {
+	return &pendingWrite{
+		desired: desired,
+		status:  !sameJSON(cur.Object["status"], desired.Object["status"]),
+		main:    !sameJSON(withoutStatus(cur), withoutStatus(desired)),
+	}
+}
+
+// writeObject writes one object. On a conflict it reads the object again and passes the fresh copy through the
+// steps; a step that changes it now but did not before backs up what it found first. The backups taken before the
+// first attempt stay the backups.
+func (r *Runner) writeObject(ctx context.Context, p *pass, w *pendingWrite) error {
 	first := true
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	backedUp := slices.Clone(w.changed)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
-			fresh, err := r.client.Resource(rw.Target.GVR()).Namespace(listed.GetNamespace()).Get(ctx, listed.GetName(), metav1.GetOptions{})
+			fresh, err := r.client.Resource(p.target.GVR()).Namespace(w.desired.GetNamespace()).Get(ctx, w.desired.GetName(), metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
-			cur = fresh
+			final, changed, err := r.chain(p.steps, fresh, nil, func(si int, found *unstructured.Unstructured) error {
+				if slices.Contains(backedUp, si) {
+					return nil
+				}
+				b := newBackupSet(p.steps[si].name, p.target, found.GetNamespace(), actionUpdated)
+				if err := b.add(found); err != nil {
+					return err
+				}
+				if err := r.store(ctx, b); err != nil {
+					return err
+				}
+				backedUp = append(backedUp, si)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			w = planWrite(fresh, final)
+			w.changed = changed
+			if len(changed) == 0 {
+				return nil
+			}
 		}
 		first = false
-		desired := cur.DeepCopy()
-		c, err := rw.Transform(desired, r.env)
-		if err != nil || !c {
-			return err
-		}
-		changed = true
-		if err := r.backup(ctx, name, rw.Target, cur, actionUpdated); err != nil {
-			return err
-		}
-		return r.write(ctx, rw.Target, cur, desired)
+		return r.write(ctx, p.target, w)
 	})
-	return changed, err
 }
 
-// write stores desired in place of cur. A changed status goes through the status subresource first, so that the
-// main update that follows (which may remove a capture annotation) only happens once the new status is stored.
-// After each write it checks that the apiserver kept what was sent: the apiserver silently prunes fields the
-// installed CRD does not declare, which would otherwise lose data without an error.
-func (r *Runner) write(ctx context.Context, t migration.Target, cur, desired *unstructured.Unstructured) error {
+// write stores w.desired. A changed status goes through the status subresource first, so that the main update
+// that follows (which may remove a capture annotation) only happens once the new status is stored. After each
+// write it checks that the apiserver kept what was sent: the apiserver silently prunes fields the installed CRD
+// does not declare, which would otherwise lose data without an error.
+func (r *Runner) write(ctx context.Context, t migration.Target, w *pendingWrite) error {
+	desired := w.desired
 	client := r.client.Resource(t.GVR()).Namespace(desired.GetNamespace())
-	if !sameJSON(cur.Object["status"], desired.Object["status"]) {
+	if w.status {
 		got, err := client.UpdateStatus(ctx, desired, r.updateOptions())
 		if err != nil {
 			return err
@@ -77,7 +110,7 @@ func (r *Runner) write(ctx context.Context, t migration.Target, cur, desired *un
 			desired.SetResourceVersion(got.GetResourceVersion())
 		}
 	}
-	if !sameJSON(withoutStatus(cur), withoutStatus(desired)) {
+	if w.main {
 		got, err := client.Update(ctx, desired, r.updateOptions())
 		if err != nil {
 			return err
@@ -89,6 +122,71 @@ func (r *Runner) write(ctx context.Context, t migration.Target, cur, desired *un
 		}
 	}
 	return nil
+}
+
+// create derives and creates the objects of a Creation, a page of sources at a time, and backs up the objects
+// created. Existing objects of the result kind are left alone.
+func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result) error {
+	c := m.Create
+	var lines, notes []string
+	err := r.scan(ctx, c.Source, func(page []unstructured.Unstructured) error {
+		creators, cctx := errgroup.WithContext(ctx)
+		creators.SetLimit(r.opts.Workers)
+		var (
+			mu      sync.Mutex
+			created []*unstructured.Unstructured
+		)
+		for i := range page {
+			src := &page[i]
+			res.Scanned++
+			obj, err := c.Derive(src)
+			if err != nil {
+				return err
+			}
+			creators.Go(func() error {
+				got, err := r.client.Resource(c.Result.GVR()).Namespace(obj.GetNamespace()).Create(cctx, obj, r.createOptions())
+				mu.Lock()
+				defer mu.Unlock()
+				if apierrors.IsAlreadyExists(err) {
+					res.Skipped++
+					notes = append(notes, fmt.Sprintf("%s %s already exists and was left as is", c.Result.Kind, key(obj)))
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("failed to create %s %s: %w", c.Result.Kind, key(obj), err)
+				}
+				created = append(created, got)
+				res.Changed++
+				lines = append(lines, fmt.Sprintf("created %s %s from %s", c.Result.Kind, key(obj), c.Source.Kind))
+				return nil
+			})
+		}
+		if err := creators.Wait(); err != nil {
+			return err
+		}
+		// Back up what was created, so that a restore can delete it.
+		slices.SortFunc(created, func(a, b *unstructured.Unstructured) int { return strings.Compare(key(a), key(b)) })
+		var sets []*backupSet
+		for _, obj := range created {
+			if len(sets) == 0 || sets[len(sets)-1].namespace != obj.GetNamespace() || sets[len(sets)-1].full() {
+				sets = append(sets, newBackupSet(m.Name, c.Result, obj.GetNamespace(), actionCreated))
+			}
+			if err := sets[len(sets)-1].add(obj); err != nil {
+				return err
+			}
+		}
+		for _, b := range sets {
+			if err := r.store(ctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	slices.Sort(lines)
+	slices.Sort(notes)
+	res.Objects = append(res.Objects, lines...)
+	res.Notes = append(res.Notes, notes...)
+	return err
 }
 
 // withoutStatus returns what a main-resource update can change: everything but status and the fields the

@@ -1,0 +1,100 @@
+/*
+Copyright 2026 The Kubetink Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubetink/kubetink/internal/migration"
+)
+
+// pageSize is how many objects one list request returns. A scan holds a page or two, never a whole kind.
+const pageSize = 500
+
+// scan lists the objects of t in the Runner's namespace scope a page at a time and calls fn with each page, in
+// order, while the next page is being fetched. When the apiserver does not serve t (its CRD is not installed) fn
+// is never called. fn may keep nothing of a page but what it copies.
+func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []unstructured.Unstructured) error) error {
+	type page struct {
+		items []unstructured.Unstructured
+		err   error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		client := r.client.Resource(t.GVR()).Namespace(r.opts.Namespace)
+		opts := metav1.ListOptions{Limit: pageSize}
+		for {
+			l, err := client.List(ctx, opts)
+			if token := expiredContinue(err); token != "" && opts.Continue != "" {
+				// The scan outlived etcd's compaction of its snapshot: go on from where it was, now seeing
+				// objects as they are. The transforms are idempotent, so an object seen twice changes once.
+				opts.Continue = token
+				continue
+			}
+			var p page
+			if err != nil {
+				p.err = err
+			} else {
+				p.items = l.Items
+			}
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			if opts.Continue = l.GetContinue(); opts.Continue == "" {
+				return
+			}
+		}
+	}()
+	first := true
+	for p := range pages {
+		if p.err != nil {
+			if first && apierrors.IsNotFound(p.err) {
+				return nil
+			}
+			return fmt.Errorf("failed to list %s: %w", t.CRDName(), p.err)
+		}
+		first = false
+		if err := fn(p.items); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// expiredContinue returns the continue token an apiserver offers with "410 Gone" for a list whose snapshot was
+// compacted, or "".
+func expiredContinue(err error) string {
+	var status apierrors.APIStatus
+	if !apierrors.IsResourceExpired(err) || !errors.As(err, &status) {
+		return ""
+	}
+	return status.Status().Continue
+}
