@@ -149,6 +149,7 @@ func startEnv(t *testing.T) *localenv.Env {
 // stopAtCleanup stops env when the test ends (or when TestMain does, on an interrupt), printing the end of its
 // logs if the test failed.
 func stopAtCleanup(t *testing.T, env *localenv.Env) *localenv.Env {
+	t.Helper()
 	envsMu.Lock()
 	envs = append(envs, env)
 	envsMu.Unlock()
