@@ -269,6 +269,11 @@ func TestManager_RunsAsItsServiceAccountAndServesMetrics(t *testing.T) {
 	g.Expect(k8sClient.Get(ctxBackground, client.ObjectKeyFromObject(tb), tb)).To(Succeed())
 	tb.Spec.Version = "v0.25.0"
 	g.Expect(k8sClient.Update(ctxBackground, tb)).To(Succeed())
+	// It suspends the installed release first and starts the Job once helm-controller has seen that (markReady
+	// records the suspended generation as observed, as helm-controller does).
+	waitFor("the installed release is suspended, then the pre-upgrade Job starts", "v0.19.0", func(g Gomega, got *kubetinkv1alpha1.Tinkerbell) {
+		g.Expect(got.Status.Upgrade.Phase).To(Equal(kubetinkv1alpha1.UpgradePreMigrate))
+	})
 	pre := migrationJob(g, ns, migration.PreUpgrade, "")
 	g.Expect(pre.Spec.Template.Spec.ServiceAccountName).To(Equal("kubetink-migration"))
 	g.Expect(k8sClient.Get(ctxBackground, client.ObjectKey{Namespace: ns, Name: "kubetink-migration"}, &corev1.ServiceAccount{})).To(Succeed())
