@@ -99,5 +99,5 @@ func TestPagesHoldFewerLargeObjects(t *testing.T) {
 	g.Expect(nextLimit(nil)).To(BeNumerically("==", maxPageSize))
 	g.Expect(nextLimit(page(2<<10))).To(BeNumerically("==", maxPageSize), "objects of a few KiB: full pages")
 	g.Expect(nextLimit(page(100<<10))).To(BeNumerically("~", 40, 2), "objects of 100 KiB: about 4 MiB a page")
-	g.Expect(nextLimit(page(1<<20))).To(BeNumerically("==", minPageSize))
+	g.Expect(nextLimit(page(1 << 20))).To(BeNumerically("==", minPageSize))
 }
