@@ -718,7 +718,7 @@ type TinkerbellStatus struct {
 	// upgrade is the upgrade in progress, from lastAppliedVersion to spec.version: absent when none runs. It
 	// is cleared when the upgrade completes (the steps it ran are then in migrations) or is cancelled.
 	// +optional
-	Upgrade *UpgradeStatus `json:"upgrade,omitzero"`
+	Upgrade UpgradeStatus `json:"upgrade,omitzero"`
 
 	// migrations records the migration steps completed, oldest first.
 	// +kubebuilder:validation:MaxItems=64

@@ -692,11 +692,7 @@ func (in *TinkerbellStatus) DeepCopyInto(out *TinkerbellStatus) {
 		*out = new(ResourceInventory)
 		(*in).DeepCopyInto(*out)
 	}
-	if in.Upgrade != nil {
-		in, out := &in.Upgrade, &out.Upgrade
-		*out = new(UpgradeStatus)
-		(*in).DeepCopyInto(*out)
-	}
+	in.Upgrade.DeepCopyInto(&out.Upgrade)
 	if in.Migrations != nil {
 		in, out := &in.Migrations, &out.Migrations
 		*out = make([]MigrationRecord, len(*in))

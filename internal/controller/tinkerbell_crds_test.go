@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/migration"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -101,7 +102,7 @@ func TestTinkerbellReconciler_ReleaseWaitsForNewCRDRevision(t *testing.T) {
 	kustomizationGen := live(g, oldKustomization).GetGeneration()
 	releaseGen := live(g, byKind(oldRes, "HelmRelease")).GetGeneration()
 
-	editTinkerbell(g, tb, atVersion("v0.22.0")) // no migrations between the two
+	editTinkerbell(g, tb, atVersion("v0.22.0")) // no pre-upgrade migrations between the two
 	res := expectedObjects(g, atVersionCopy(tb, "v0.22.0"), values.Facts{})
 	source, kustomization := crdObjects(g, res)
 	chart, release := byKind(res, "OCIRepository"), byKind(res, "HelmRelease")
@@ -127,8 +128,9 @@ func TestTinkerbellReconciler_ReleaseWaitsForNewCRDRevision(t *testing.T) {
 	waitComponentMessage(g, tb, "HelmRelease", "waiting for chart version 0.22.0 to be released (latest release: 0.20.0+")
 	g.Expect(conditionOf(getTinkerbell(g, tb), meta.ReadyCondition)).To(HaveField("Status", Not(BeEquivalentTo("True"))))
 
-	// helm-controller upgrades the release from the new chart.
+	// helm-controller upgrades the release from the new chart; then the post-upgrade Job moves the iPXE paths.
 	markReady(g, release)
+	finishJob(g, waitJob(g, ns, jobName(tb, "v0.22.0", migration.PostUpgrade)), true)
 	g.Expect(waitReady(g, tb).Status.LastAppliedVersion).To(Equal("v0.22.0"))
 }
 

@@ -78,7 +78,7 @@ func TestTinkerbellReconciler_Lifecycle(t *testing.T) {
 	driveToReady(t, g, tb, res)
 	got := waitReady(g, tb)
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
-	g.Expect(got.Status.Upgrade).To(BeNil(), "an install is no upgrade")
+	g.Expect(got.Status.Upgrade).To(BeZero(), "an install is no upgrade")
 	g.Expect(got.Status.LastAppliedValuesDigest).To(Equal(res.ValuesDigest))
 	g.Expect(got.Status.TrustedProxies).To(Equal([]string{"10.244.0.0/16"}))
 	g.Expect(got.Status.PublicIP).To(Equal("192.168.2.10"))

@@ -317,7 +317,7 @@ func (r *TinkerbellReconciler) tinkerbellsBlocked(ctx context.Context, _ client.
 	return requests(list, func(tb *kubetinkv1alpha1.Tinkerbell) bool {
 		applied, u := tb.Status.LastAppliedVersion, tb.Status.Upgrade
 		return applied != "" && catalog.Compare(tb.Spec.Version, applied) > 0 &&
-			(u == nil || u.ToVersion != tb.Spec.Version || u.Phase == kubetinkv1alpha1.UpgradePreflight)
+			(u.Phase == "" || u.ToVersion != tb.Spec.Version || u.Phase == kubetinkv1alpha1.UpgradePreflight)
 	})
 }
 

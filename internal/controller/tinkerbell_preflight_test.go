@@ -33,7 +33,7 @@ import (
 	"github.com/kubetink/kubetink/internal/values"
 )
 
-// An upgrade from v0.22.1 across v0.24.0 is refused while a Workflow that can still run picks its ISO with the
+// An upgrade from v0.22.1 to v0.24.0 is refused while a Workflow that can still run picks its ISO with the
 // ?sourceISO= parameter on Tinkerbell's own URL, which v0.24.0 ignores; once the user moves it, the upgrade goes on.
 // A finished Workflow and a URL on another host do not count.
 func TestTinkerbellReconciler_UpgradeRefusedForSourceISOQuery(t *testing.T) {
@@ -62,7 +62,7 @@ func TestTinkerbellReconciler_UpgradeRefusedForSourceISOQuery(t *testing.T) {
 	isoWorkflow("provision-0", "http://192.168.2.111:7171/iso/02:00:00:00:00:02/hook.iso"+query, "SUCCESS")
 	isoWorkflow("elsewhere", "http://192.168.2.200:7171/iso/02:00:00:00:00:03/hook.iso"+query, "")
 
-	editTinkerbell(g, tb, atVersion("v0.25.0"))
+	editTinkerbell(g, tb, atVersion("v0.24.0"))
 	g.Eventually(func(g Gomega) {
 		got := getTinkerbell(g, tb)
 		stalled := conditionOf(got, meta.StalledCondition)
@@ -80,8 +80,8 @@ func TestTinkerbellReconciler_UpgradeRefusedForSourceISOQuery(t *testing.T) {
 	g.Expect(unstructured.SetNestedField(pending.Object, "http://192.168.2.111:7171/iso/02:00:00:00:00:01/hook.iso",
 		"spec", "bootOptions", "isoURL")).To(Succeed())
 	g.Expect(k8sClient.Update(context.Background(), pending)).To(Succeed())
-	got := upgradeThroughJobs(t, g, tb, "v0.22.1", "v0.25.0")
-	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
+	got := upgradeThroughJobs(t, g, tb, "v0.22.1", "v0.24.0")
+	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.24.0"))
 }
 
 // createCAPTCRDs installs, without schemas, the kinds of Cluster API Provider Tinkerbell and Cluster API that the

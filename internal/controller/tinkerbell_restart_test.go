@@ -198,6 +198,9 @@ func TestTinkerbellReconciler_LegacyStackIsReinstalled(t *testing.T) {
 	g.Eventually(func(g Gomega) { g.Expect(live(g, legacyHR)).To(BeNil()) }, timeout, interval).Should(Succeed())
 	got := finishUpgrade(t, g, tb, "0.6.2", "v0.19.0")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.19.0"))
+	post := getJob(g, ns, jobName(tb, "v0.19.0", migration.PostUpgrade))
+	g.Expect(post.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--artifacts-file-server=http://192.168.2.11:7173"),
+		"the legacy stack's Hook URLs move to spec.artifactsFileServer")
 	g.Expect(got.Status.ObsoleteCRDs).To(ContainElement("baseboardmanagements.bmc.tinkerbell.org"))
 	current := map[string]bool{}
 	for _, u := range expectedObjects(g, got, values.Facts{}).Objects {

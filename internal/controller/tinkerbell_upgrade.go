@@ -88,7 +88,10 @@ type observed struct {
 // run, when no upgrade is in progress or it has reached Install.
 func (r *TinkerbellReconciler) beginUpgrade(ctx context.Context, s *scope) error {
 	installed, desired := s.obj.Status.LastAppliedVersion, s.obj.Spec.Version
-	recorded := s.obj.Status.Upgrade
+	var recorded *kubetinkv1alpha1.UpgradeStatus
+	if s.obj.Status.Upgrade.Phase != "" {
+		recorded = s.obj.Status.Upgrade.DeepCopy()
+	}
 	st, change := migration.Begin(installed, desired, recorded, s.obj.AllowDowngrade(), metav1.Now())
 	switch change {
 	case migration.Cancelled:
@@ -104,10 +107,11 @@ func (r *TinkerbellReconciler) beginUpgrade(ctx context.Context, s *scope) error
 		conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
 		return stalled(kubetinkv1alpha1.UpgradeRefusedReason, "%s", msg)
 	}
-	s.obj.Status.Upgrade = st
 	if st == nil {
+		s.obj.Status.Upgrade = kubetinkv1alpha1.UpgradeStatus{}
 		return nil
 	}
+	s.obj.Status.Upgrade = *st
 	plan, err := migration.NewUpgradePlan(st.FromVersion, st.ToVersion)
 	if err != nil {
 		return stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot upgrade from %s to %s: %s", st.FromVersion, st.ToVersion, err)
@@ -146,7 +150,7 @@ func (r *TinkerbellReconciler) completeUpgrade(ctx context.Context, s *scope) er
 // it completes the upgrade. Before the new version is ready (ready false) it stops at Install, where the apply
 // steps take over.
 func (r *TinkerbellReconciler) advanceUpgrade(ctx context.Context, s *scope, ready bool) error {
-	st := s.obj.Status.Upgrade
+	st := &s.obj.Status.Upgrade
 	for range len(s.upgrade.plan.Phases()) + 1 {
 		if !ready && (st.Phase == kubetinkv1alpha1.UpgradeInstall || st.Phase == kubetinkv1alpha1.UpgradePostMigrate) {
 			return nil
@@ -167,7 +171,7 @@ func (r *TinkerbellReconciler) advanceUpgrade(ctx context.Context, s *scope, rea
 
 // inProgress says on the Migrated condition which phase the upgrade is in; the phase's action may say more.
 func (r *TinkerbellReconciler) inProgress(s *scope) {
-	st := s.obj.Status.Upgrade
+	st := &s.obj.Status.Upgrade
 	if st.Phase == "" {
 		return // completing
 	}
@@ -199,7 +203,7 @@ func (r *TinkerbellReconciler) observe(ctx context.Context, s *scope, p kubetink
 
 // act takes the one action migration.Decide chose for the current phase.
 func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Action, o observed) error {
-	st := s.obj.Status.Upgrade
+	st := &s.obj.Status.Upgrade
 	switch a {
 	case migration.Refuse:
 		// A stalled pass is not retried by itself: the change of a refused object brings the Tinkerbell back.
@@ -240,7 +244,7 @@ func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Ac
 
 // wait reports what the current phase waits for.
 func (r *TinkerbellReconciler) wait(s *scope, o observed) error {
-	st := s.obj.Status.Upgrade
+	st := &s.obj.Status.Upgrade
 	switch st.Phase {
 	case kubetinkv1alpha1.UpgradePreflight:
 		// Look again when one of them changes, not only after the requeue interval.
@@ -282,7 +286,7 @@ func (r *TinkerbellReconciler) recordUpgrade(ctx context.Context, s *scope) erro
 	conditions.MarkTrue(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationSucceededReason,
 		"upgraded from %s to %s; migrations: %s", s.upgrade.from, s.upgrade.to, stepNames(s.upgrade.plan.Steps))
 	r.event(s.obj, kubetinkv1alpha1.MigrationSucceededReason, "upgraded from %s to %s", s.upgrade.from, s.upgrade.to)
-	s.obj.Status.Upgrade = nil
+	s.obj.Status.Upgrade = kubetinkv1alpha1.UpgradeStatus{}
 	return nil
 }
 
@@ -580,23 +584,34 @@ func (r *TinkerbellReconciler) getJob(ctx context.Context, s *scope, phase migra
 
 // startJob creates the migration Job of a phase, with the ServiceAccount and binding it runs as.
 func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase migration.Phase) error {
+	// Where the legacy stack's Hook URLs go, for the migration that moves them; without it they are left and
+	// listed in the Job's summary.
+	var artifacts string
+	if s.upgrade.plan.Includes(migration.HookArtifactsFileServer) {
+		artifacts = string(s.obj.Spec.ArtifactsFileServer)
+		if err := migration.ValidateArtifactsFileServer(artifacts); artifacts != "" && err != nil {
+			return stalled(kubetinkv1alpha1.MigrationFailedReason,
+				"spec.artifactsFileServer %q cannot receive the URLs of the legacy stack's Hook files: %s", artifacts, err)
+		}
+	}
 	if err := r.ensureMigrationAccess(ctx, s.obj); err != nil {
 		return err
 	}
 	req, _ := meta.ReconcileAnnotationValue(s.obj.GetAnnotations())
 	job := migration.NewJob(migration.JobOptions{
-		Name:               jobName(s.obj, s.upgrade.to, phase),
-		Namespace:          s.obj.Namespace,
-		Image:              r.MigrationImage,
-		ServiceAccountName: r.migrationServiceAccount(),
-		From:               s.upgrade.from,
-		To:                 s.upgrade.to,
-		Phase:              phase,
-		PublicIP:           s.result.PublicIP,
-		TinkerbellHosts:    s.obj.UpgradeHostNames(),
-		BackupNamespace:    s.obj.Namespace,
-		ObjectsNamespace:   s.obj.ServedNamespace(),
-		Labels:             map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
+		Name:                jobName(s.obj, s.upgrade.to, phase),
+		Namespace:           s.obj.Namespace,
+		Image:               r.MigrationImage,
+		ServiceAccountName:  r.migrationServiceAccount(),
+		From:                s.upgrade.from,
+		To:                  s.upgrade.to,
+		Phase:               phase,
+		PublicIP:            s.result.PublicIP,
+		TinkerbellHosts:     s.obj.UpgradeHostNames(),
+		ArtifactsFileServer: artifacts,
+		BackupNamespace:     s.obj.Namespace,
+		ObjectsNamespace:    s.obj.ServedNamespace(),
+		Labels:              map[string]string{render.LabelName: s.obj.Name, render.LabelNamespace: s.obj.Namespace},
 	})
 	job.Annotations[generationAnnotation] = strconv.FormatInt(s.obj.Generation, 10)
 	job.Annotations[requestAnnotation] = req

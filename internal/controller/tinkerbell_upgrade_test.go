@@ -192,6 +192,8 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 	pre := waitPreJob(g, tb, "v0.19.0", "v0.25.0")
 	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).To(ContainElements("migrate", "--from=v0.19.0", "--to=v0.25.0", "--phase=pre",
 		"--tinkerbell-host=tink.example.com"))
+	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).NotTo(ContainElement(HavePrefix("--artifacts-file-server")),
+		"only leaving the legacy stack moves URLs to the artifacts file server")
 	g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradePreMigrate))
 	g.Expect(pre.Spec.Template.Spec.ServiceAccountName).To(Equal("kubetink-migration"))
 	g.Expect(pre.OwnerReferences).To(ConsistOf(HaveField("Name", "site")))
@@ -205,7 +207,7 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 
 	got := upgradeThroughJobs(t, g, tb, "v0.19.0", "v0.25.0")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.25.0"))
-	g.Expect(got.Status.Upgrade).To(BeNil(), "a completed upgrade is cleared")
+	g.Expect(got.Status.Upgrade).To(BeZero(), "a completed upgrade is cleared")
 	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the new version resumes the release")
 	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(And(HaveField("Status", metav1.ConditionTrue),
 		HaveField("Reason", kubetinkv1alpha1.MigrationSucceededReason)))
@@ -338,7 +340,7 @@ func TestTinkerbellReconciler_UpgradeCancelledOrSupersededBeforeItChangesAnythin
 
 	editTinkerbell(g, tb, atVersion("v0.22.1"))
 	got := waitReady(g, tb)
-	g.Expect(got.Status.Upgrade).To(BeNil(), "the upgrade is cancelled")
+	g.Expect(got.Status.Upgrade).To(BeZero(), "the upgrade is cancelled")
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.22.1"))
 	g.Expect(conditionOf(got, kubetinkv1alpha1.MigratedCondition)).To(HaveField("Status", metav1.ConditionStatus("Absent")), "no upgrade, no Migrated condition")
 	g.Expect(ociTag(g, res)).To(Equal("v0.22.1"))
@@ -376,7 +378,7 @@ func TestTinkerbellReconciler_RevertAfterMigrationIsRefused(t *testing.T) {
 		markReadyOnceCurrent(g, u)
 	}
 	got := waitReady(g, tb)
-	g.Expect(got.Status.Upgrade).To(BeNil())
+	g.Expect(got.Status.Upgrade).To(BeZero())
 	g.Expect(got.Status.LastAppliedVersion).To(Equal("v0.19.0"))
 	g.Expect(ociTag(g, oldRes)).To(Equal("v0.19.0"))
 	g.Expect(hrSuspended(g, oldRes)).To(BeFalse(), "the installed release is resumed")

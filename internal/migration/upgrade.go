@@ -107,6 +107,11 @@ func (p UpgradePlan) Has(phase Phase) bool {
 	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Phase == phase })
 }
 
+// Includes reports whether the plan runs the migration called name.
+func (p UpgradePlan) Includes(name string) bool {
+	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Name == name })
+}
+
 // Phases returns the phases the upgrade goes through, in order.
 func (p UpgradePlan) Phases() []kubetinkv1alpha1.UpgradePhase {
 	out := []kubetinkv1alpha1.UpgradePhase{kubetinkv1alpha1.UpgradePreflight}

@@ -292,7 +292,7 @@ func (s *gitops) upgrade(t *testing.T) { //nolint:thelper // a scenario run by t
 	for _, m := range tb.Status.Migrations {
 		migrations = append(migrations, m.Name)
 	}
-	g.Expect(migrations).To(ConsistOf("template-rendering-capture", "template-rendering-convert", "tinkerbell-ports-v0.23.0"))
+	g.Expect(migrations).To(ConsistOf("template-rendering-capture", "template-rendering-convert", "tinkerbell-ipxe-paths-v0.22.0", "tinkerbell-ports-v0.23.0"))
 
 	// The objects as v0.25.0 reads them.
 	wf := object(g, s.env, workflowGVK, target, "wf-done")

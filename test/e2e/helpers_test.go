@@ -143,6 +143,12 @@ func startEnv(t *testing.T) *localenv.Env {
 	if err != nil {
 		t.Fatalf("failed to start the local stack: %v", err)
 	}
+	return stopAtCleanup(t, env)
+}
+
+// stopAtCleanup stops env when the test ends (or when TestMain does, on an interrupt), printing the end of its
+// logs if the test failed.
+func stopAtCleanup(t *testing.T, env *localenv.Env) *localenv.Env {
 	envsMu.Lock()
 	envs = append(envs, env)
 	envsMu.Unlock()

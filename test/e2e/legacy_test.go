@@ -157,7 +157,8 @@ func TestLegacyStackUpgrade(t *testing.T) {
 	g.Expect(rendering).To(Equal("successful"))
 	tpl := object(g, env, templateGVK, "tink", "ubuntu")
 	data, _, _ := unstructured.NestedString(tpl.Object, "spec", "data")
-	g.Expect(data).To(ContainSubstring("http://192.168.2.111:7173/jammy"), "HookOS artifacts moved from 8080 to 7173")
+	g.Expect(data).To(ContainSubstring("http://192.168.2.112:7173/jammy"),
+		"Hook artifacts moved from the stack's nginx (public IP, 8080) to spec.artifactsFileServer, another host")
 	g.Expect(data).To(ContainSubstring("http://192.168.2.111:7080/2009-04-04"), "metadata moved from Hegel's 50061 to 7080")
 	hw := object(g, env, hardwareGVK, "tink", "machine1")
 	userData, _, _ := unstructured.NestedString(hw.Object, "spec", "userData")
@@ -171,7 +172,7 @@ func TestLegacyStackUpgrade(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	t.Logf("migrations recorded: %s", strings.Join(names, ", "))
-	g.Expect(names).To(ContainElements("stack-reinstall", "workflow-status-capture", "workflow-status-convert", "tink-agent-image"))
+	g.Expect(names).To(ContainElements("stack-reinstall", "workflow-status-capture", "workflow-status-convert", "hook-artifacts-file-server", "tink-agent-image"))
 	backups := &corev1.ConfigMapList{}
 	g.Expect(env.Client.List(ctx, backups, client.InNamespace(ns), client.HasLabels{"kubetink.io/migration"})).To(Succeed())
 	g.Expect(backups.Items).NotTo(BeEmpty())
@@ -189,7 +190,7 @@ func legacyTinkerbellYAML(t *testing.T, version, chartURL, crdURL string) []byte
 		"spec": map[string]any{
 			"version":             version,
 			"publicIP":            publicIP,
-			"artifactsFileServer": "http://192.168.2.111:7173",
+			"artifactsFileServer": "http://192.168.2.112:7173",
 			"chart":               map[string]any{"url": chartURL, "insecure": true},
 			"crds":                map[string]any{"source": map[string]any{"url": crdURL}},
 		},

@@ -312,19 +312,7 @@ func startControlPlane(t *testing.T, crdPaths ...string) *localenv.Env {
 	if err != nil {
 		t.Fatalf("failed to start kube-apiserver and etcd: %v", err)
 	}
-	envsMu.Lock()
-	envs = append(envs, env)
-	envsMu.Unlock()
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, name := range env.LogNames() {
-				t.Logf("--- last lines of %s.log:\n%s", name, env.LogTail(name, 40))
-			}
-			t.Logf("logs: %s", env.LogDir)
-		}
-		env.Stop()
-	})
-	return env
+	return stopAtCleanup(t, env)
 }
 
 // upstreamCRDs returns upstream's v1alpha1 CRD files of a release (Hardware, Template, Workflow, WorkflowRuleSet,
