@@ -281,7 +281,7 @@ func (rs *restorer) restoreObject(ctx context.Context, cm *unstructured.Unstruct
 		want := saved.DeepCopy()
 		want.SetResourceVersion(cur.GetResourceVersion())
 		statusDiffers := !sameJSON(cur.Object["status"], want.Object["status"])
-		restDiffers := !sameJSON(withoutStatus(cur), withoutStatus(want))
+		restDiffers := !sameMain(cur, want)
 		outcome = unchanged
 		if restDiffers {
 			got, err := rc.Update(ctx, want, metav1.UpdateOptions{DryRun: dryRun})
@@ -390,7 +390,7 @@ func (rs *restorer) consume(ctx context.Context, cm *unstructured.Unstructured, 
 
 // sameObject reports whether cur holds what saved holds, status and the rest.
 func sameObject(cur, saved *unstructured.Unstructured) bool {
-	return sameJSON(cur.Object["status"], saved.Object["status"]) && sameJSON(withoutStatus(cur), withoutStatus(saved))
+	return sameJSON(cur.Object["status"], saved.Object["status"]) && sameMain(cur, saved)
 }
 
 func targetOf(obj *unstructured.Unstructured) (migration.Target, bool) {

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubetink/kubetink/internal/migration"
@@ -115,4 +116,29 @@ func TestBackupName(t *testing.T) {
 	}
 	g.Expect(BackupName("x", data)).To(Equal(BackupName("x", []byte("the compressed objects"))), "the same backup, the same name")
 	g.Expect(BackupName("x", data)).NotTo(Equal(BackupName("x", []byte("other objects"))))
+}
+
+func TestSameMain(t *testing.T) {
+	g := NewWithT(t)
+	base := fleetHardware("tink", 1)
+	base.SetResourceVersion("1")
+	base.SetUID("u")
+	g.Expect(unstructured.SetNestedField(base.Object, "ready", "status", "state")).To(Succeed())
+	other := func(change func(*unstructured.Unstructured)) *unstructured.Unstructured {
+		o := base.DeepCopy()
+		change(o)
+		return o
+	}
+	g.Expect(sameMain(base, other(func(o *unstructured.Unstructured) {
+		o.SetResourceVersion("2")
+		o.SetGeneration(3)
+		g.Expect(unstructured.SetNestedField(o.Object, "other", "status", "state")).To(Succeed())
+	}))).To(BeTrue(), "status and the fields the apiserver manages do not count")
+	g.Expect(sameMain(base, other(func(o *unstructured.Unstructured) { o.SetAnnotations(map[string]string{}) }))).To(BeTrue())
+	g.Expect(sameMain(base, other(func(o *unstructured.Unstructured) { o.SetLabels(map[string]string{"a": "b"}) }))).To(BeFalse())
+	g.Expect(sameMain(base, other(func(o *unstructured.Unstructured) {
+		g.Expect(unstructured.SetNestedField(o.Object, "x", "spec", "userData")).To(Succeed())
+	}))).To(BeFalse())
+	g.Expect(sameMain(base, other(func(o *unstructured.Unstructured) { o.Object["extra"] = "x" }))).To(BeFalse())
+	g.Expect(sameMain(other(func(o *unstructured.Unstructured) { o.Object["extra"] = "x" }), base)).To(BeFalse())
 }

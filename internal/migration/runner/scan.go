@@ -18,6 +18,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -28,8 +29,13 @@ import (
 	"github.com/kubetink/kubetink/internal/migration"
 )
 
-// pageSize is how many objects one list request returns. A scan holds a page or two, never a whole kind.
-const pageSize = 500
+// A scan holds a page or two, never a whole kind. A page holds at most maxPageSize objects, fewer when they are
+// large: about pageBytes of JSON, judged from a few objects of the page before.
+const (
+	maxPageSize = 500
+	minPageSize = 20
+	pageBytes   = 4 << 20
+)
 
 // scan lists the objects of t in the Runner's namespace scope a page at a time and calls fn with each page, in
 // order, while the next page is being fetched. When the apiserver does not serve t (its CRD is not installed) fn
@@ -45,7 +51,7 @@ func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []un
 	go func() {
 		defer close(pages)
 		client := r.client.Resource(t.GVR()).Namespace(r.opts.Namespace)
-		opts := metav1.ListOptions{Limit: pageSize}
+		opts := metav1.ListOptions{Limit: maxPageSize}
 		for {
 			l, err := client.List(ctx, opts)
 			if token := expiredContinue(err); token != "" && opts.Continue != "" {
@@ -59,6 +65,7 @@ func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []un
 				p.err = err
 			} else {
 				p.items = l.Items
+				opts.Limit = nextLimit(l.Items) // before fn owns the page
 			}
 			select {
 			case pages <- p:
@@ -87,6 +94,27 @@ func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []un
 		}
 	}
 	return ctx.Err()
+}
+
+// nextLimit returns how many objects the next page may hold: about pageBytes of JSON, from the average size of a
+// few objects spread over the page.
+func nextLimit(items []unstructured.Unstructured) int64 {
+	if len(items) == 0 {
+		return maxPageSize
+	}
+	total, n := 0, 0
+	for i := 0; i < len(items); i += max(len(items)/4, 1) {
+		data, err := json.Marshal(items[i].Object)
+		if err != nil {
+			continue
+		}
+		total += len(data)
+		n++
+	}
+	if n == 0 || total == 0 {
+		return maxPageSize
+	}
+	return int64(min(max(pageBytes*n/total, minPageSize), maxPageSize))
 }
 
 // expiredContinue returns the continue token an apiserver offers with "410 Gone" for a list whose snapshot was

@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -46,7 +47,7 @@ func planWrite(cur, desired *unstructured.Unstructured) *pendingWrite {
 	return &pendingWrite{
 		desired: desired,
 		status:  !sameJSON(cur.Object["status"], desired.Object["status"]),
-		main:    !sameJSON(withoutStatus(cur), withoutStatus(desired)),
+		main:    !sameMain(cur, desired),
 	}
 }
 
@@ -189,21 +190,42 @@ func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result)
 	return err
 }
 
-// withoutStatus returns what a main-resource update can change: everything but status and the fields the
-// apiserver manages.
-func withoutStatus(obj *unstructured.Unstructured) map[string]any {
-	c := obj.DeepCopy()
-	delete(c.Object, "status")
-	for _, f := range []string{"resourceVersion", "generation", "managedFields", "creationTimestamp", "uid"} {
-		unstructured.RemoveNestedField(c.Object, "metadata", f)
+// managedMetadata are the metadata fields the apiserver manages: no update changes them.
+var managedMetadata = []string{"resourceVersion", "generation", "managedFields", "creationTimestamp", "uid"}
+
+// sameMain reports whether a and b agree on what a main-resource update can change: everything but status and
+// the metadata the apiserver manages. It compares field by field, copying nothing.
+func sameMain(a, b *unstructured.Unstructured) bool {
+	metaA, _ := a.Object["metadata"].(map[string]any)
+	metaB, _ := b.Object["metadata"].(map[string]any)
+	return sameFields(a.Object, b.Object, "status", "metadata") && sameFields(metaA, metaB, managedMetadata...)
+}
+
+// sameFields compares the fields of a and b but those skipped with sameJSON, an absent field and an empty map
+// alike.
+func sameFields(a, b map[string]any, skip ...string) bool {
+	for k, v := range a {
+		if !slices.Contains(skip, k) && !sameJSON(v, b[k]) {
+			return false
+		}
 	}
-	return c.Object
+	for k, v := range b {
+		if _, inA := a[k]; !inA && !slices.Contains(skip, k) && !sameJSON(nil, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameJSON compares two values by their JSON encoding, which sorts map keys and treats int64 and float64 alike.
+// Values equal as Go values are equal in JSON: they are not encoded.
 func sameJSON(a, b any) bool {
-	ja, errA := json.Marshal(normalizeEmpty(a))
-	jb, errB := json.Marshal(normalizeEmpty(b))
+	a, b = normalizeEmpty(a), normalizeEmpty(b)
+	if reflect.DeepEqual(a, b) {
+		return true
+	}
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 

@@ -19,6 +19,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -82,4 +83,21 @@ func TestWriteGivesUpAfterRepeatedConflicts(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = r.Run(context.Background(), nil)
 	g.Expect(err).To(MatchError(And(ContainSubstring("failed to migrate Template tink/ubuntu-0001"), ContainSubstring("the object has been modified"))))
+}
+
+func TestPagesHoldFewerLargeObjects(t *testing.T) {
+	g := NewWithT(t)
+	page := func(userData int) []unstructured.Unstructured {
+		out := make([]unstructured.Unstructured, 10)
+		for i := range out {
+			h := fleetHardware("tink", i)
+			g.Expect(unstructured.SetNestedField(h.Object, strings.Repeat("x", userData), "spec", "userData")).To(Succeed())
+			out[i] = *h
+		}
+		return out
+	}
+	g.Expect(nextLimit(nil)).To(BeNumerically("==", maxPageSize))
+	g.Expect(nextLimit(page(2<<10))).To(BeNumerically("==", maxPageSize), "objects of a few KiB: full pages")
+	g.Expect(nextLimit(page(100<<10))).To(BeNumerically("~", 40, 2), "objects of 100 KiB: about 4 MiB a page")
+	g.Expect(nextLimit(page(1 << 20))).To(BeNumerically("==", minPageSize))
 }
