@@ -89,4 +89,37 @@ const (
 	// EngineNotInstalledReason means the apiserver does not serve the kinds of the GitOps engine in spec.engine,
 	// such as the Argo CD Application CRD.
 	EngineNotInstalledReason = "EngineNotInstalled"
+
+	// OwnershipConflictReason means an object Kubetink would generate already exists and is not this
+	// Tinkerbell's (it lacks Kubetink's ownership labels, or they name another Tinkerbell): Kubetink never applies
+	// over it.
+	OwnershipConflictReason = "OwnershipConflict"
+
+	// ChartURLNotAllowedReason means the chart URL (spec.chart.url, or the catalog's default) does not start
+	// with one of the prefixes the cluster admin allows (the manager's --allowed-chart-url-prefixes).
+	ChartURLNotAllowedReason = "ChartURLNotAllowed"
+
+	// CRDSourceNotAllowedReason means the CRD source URL (spec.crds.source.url, or the catalog's default) does
+	// not start with one of the prefixes the cluster admin allows (the manager's --allowed-crd-source-prefixes).
+	CRDSourceNotAllowedReason = "CRDSourceNotAllowed"
+
+	// TargetNamespaceNotAllowedReason means spec.targetNamespace is not one the cluster admin allows (the
+	// manager's --allowed-target-namespaces).
+	TargetNamespaceNotAllowedReason = "TargetNamespaceNotAllowed"
+
+	// ArgoCDNamespaceNotAllowedReason means spec.argoCD.namespace differs from the Argo CD namespace the
+	// cluster admin pinned (the manager's --argocd-namespace).
+	ArgoCDNamespaceNotAllowedReason = "ArgoCDNamespaceNotAllowed"
+
+	// ArgoCDProjectNotAllowedReason means spec.argoCD.project is not one the cluster admin allows (the
+	// manager's --argocd-allowed-projects).
+	ArgoCDProjectNotAllowedReason = "ArgoCDProjectNotAllowed"
+
+	// ServiceAccountNotAllowedReason means the Tinkerbell names no spec.serviceAccountName while the cluster
+	// admin requires one (the manager's --require-service-account).
+	ServiceAccountNotAllowedReason = "ServiceAccountNotAllowed"
+
+	// MigrationJobForeignReason means a Job with the name of a migration Job exists but was not created by
+	// Kubetink for this Tinkerbell (its owner or labels differ): its result is not trusted and it is left alone.
+	MigrationJobForeignReason = "MigrationJobForeign"
 )

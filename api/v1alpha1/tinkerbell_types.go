@@ -124,8 +124,20 @@ type TinkerbellSpec struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.targetNamespace is immutable"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('kube-')",message="spec.targetNamespace may not be a kube- system namespace"
 	// +optional
 	TargetNamespace string `json:"targetNamespace,omitempty"`
+
+	// serviceAccountName is the ServiceAccount, in the Tinkerbell's namespace, that the Flux controllers
+	// impersonate to apply the chart and the CRDs: it is copied to the HelmRelease and every Kustomization. Empty
+	// means the manager's --default-service-account, and when that is empty too, the Flux controllers' own
+	// account. Give it only what the stack needs (see "Who may create a Tinkerbell" in the README). Not used
+	// with spec.engine ArgoCD, where the AppProject limits what the Applications may do.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
 	// scope says which namespaces' Hardware, Workflows, Templates and BMC objects the stack serves. Cluster:
 	// every namespace. Namespace: only spec.targetNamespace, with namespaced RBAC and the cluster-scoped objects
@@ -234,10 +246,12 @@ type TinkerbellSpec struct {
 // ArgoCDSpec configures the Argo CD Applications that install the stack when spec.engine is ArgoCD.
 type ArgoCDSpec struct {
 	// namespace is where the Applications are created: a namespace Argo CD reconciles Applications in.
-	// Defaults to "argocd". Changing it moves the Applications without uninstalling the services.
+	// Defaults to "argocd" (or the namespace the cluster admin pinned with the manager's --argocd-namespace).
+	// Changing it moves the Applications without uninstalling the services.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('kube-')",message="spec.argoCD.namespace may not be a kube- system namespace"
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
@@ -830,6 +844,7 @@ type MigrationRecord struct {
 // +kubebuilder:printcolumn:name="Scope",type=string,JSONPath=`.spec.scope`,priority=10
 // +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primarySite`,priority=10
 // +kubebuilder:printcolumn:name="Upgrade",type=string,JSONPath=`.status.upgrade.phase`,priority=10
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name may be at most 63 characters: it names the generated objects and labels their owner"
 type Tinkerbell struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -99,6 +99,9 @@ func TestTinkerbell_CELValidation(t *testing.T) {
 		{"version too long", []func(map[string]any){set("version", "v0.25.0-"+strings.Repeat("a", 60))}, `spec.version: Too long`},
 		{"targetNamespace not a DNS label", []func(map[string]any){set("targetNamespace", "Tinker_Bell")}, `spec.targetNamespace in body should match`},
 		{"targetNamespace too long", []func(map[string]any){set("targetNamespace", strings.Repeat("a", 64))}, `spec.targetNamespace: Too long`},
+		{"targetNamespace kube-system", []func(map[string]any){set("targetNamespace", "kube-system")}, `spec.targetNamespace may not be a kube- system namespace`},
+		{"serviceAccountName not a DNS name", []func(map[string]any){set("serviceAccountName", "Tinker_Bell")}, `spec.serviceAccountName in body should match`},
+		{"argoCD namespace kube-public", []func(map[string]any){set("engine", "ArgoCD"), set("argoCD.namespace", "kube-public")}, `spec.argoCD.namespace may not be a kube- system namespace`},
 		{"engine unknown", []func(map[string]any){set("engine", "Helm")}, `spec.engine: Unsupported value: "Helm"`},
 		{"interval not a duration", []func(map[string]any){set("interval", "10 minutes")}, `spec.interval in body should match`},
 		{"publicIP out of range", []func(map[string]any){set("publicIP", "300.1.1.1")}, `spec.publicIP: Invalid value: "300.1.1.1": must be an IPv4 address`},
@@ -159,6 +162,17 @@ func TestTinkerbell_CELValidation(t *testing.T) {
 		})
 	}
 	g.Expect(len(tests)).To(BeNumerically(">=", 25))
+}
+
+// TestTinkerbell_NameLength: the name goes into generated names and label values (63 characters at most), so a
+// longer one is refused at admission rather than failing later.
+func TestTinkerbell_NameLength(t *testing.T) {
+	g := NewWithT(t)
+	ns := createNamespace(t, g)
+	err := testEnv.Client.Create(context.Background(), newTinkerbell(ns, strings.Repeat("t", 64), validSpec()))
+	g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+	g.Expect(err.Error()).To(ContainSubstring("metadata.name may be at most 63 characters"))
+	g.Expect(testEnv.Client.Create(context.Background(), newTinkerbell(ns, strings.Repeat("t", 63), validSpec()))).To(Succeed())
 }
 
 func TestTinkerbell_Defaults(t *testing.T) {
