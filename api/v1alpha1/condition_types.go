@@ -115,10 +115,6 @@ const (
 	// manager's --argocd-allowed-projects).
 	ArgoCDProjectNotAllowedReason = "ArgoCDProjectNotAllowed"
 
-	// ServiceAccountNotAllowedReason means the Tinkerbell names no spec.serviceAccountName while the cluster
-	// admin requires one (the manager's --require-service-account).
-	ServiceAccountNotAllowedReason = "ServiceAccountNotAllowed"
-
 	// MigrationJobForeignReason means a Job with the name of a migration Job exists but was not created by
 	// Kubetink for this Tinkerbell (its owner or labels differ): its result is not trusted and it is left alone.
 	MigrationJobForeignReason = "MigrationJobForeign"
