@@ -30,7 +30,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/inventory"
@@ -55,14 +54,14 @@ const (
 // are applied: with nothing installed from it, there is nothing to upgrade early. Before anything, the objects of
 // an engine the Tinkerbell no longer uses are retired.
 func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
-	engine := s.obj.GetEngine()
-	if err := r.watches.ensure(engine); err != nil {
+	e := engineFor(s.obj)
+	if err := r.watches.ensure(e); err != nil {
 		return err
 	}
-	if engine == kubetinkv1alpha1.EngineArgoCD && !r.watches.served(engine) {
-		return waiting(kubetinkv1alpha1.EngineNotInstalledReason,
-			"Argo CD is not installed: the apiserver does not serve %s Applications; install Argo CD (3.1 or later) or set spec.engine to Flux",
-			applicationGVK.GroupVersion())
+	if !r.watches.served(e) {
+		if err := e.notServed(); err != nil {
+			return err
+		}
 	}
 	if err := r.retireEngine(ctx, s); err != nil {
 		return err
@@ -123,14 +122,13 @@ func (r *TinkerbellReconciler) applyUnless(ctx context.Context, s *scope, u *uns
 }
 
 // applyObject server-side applies one object as the Tinkerbell's controller, unless the live object already
-// holds every field Kubetink sets: a no-op reconciliation sends no write request. Argo CD Applications get no
-// owner reference (they live in another namespace): their labels say whose they are.
+// holds every field Kubetink sets: a no-op reconciliation sends no write request. The engine sets the owner
+// reference where its objects can carry one (not Argo CD Applications, in another namespace): otherwise their
+// labels say whose they are.
 func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *unstructured.Unstructured) error {
 	desired := u.DeepCopy()
-	if !isApplication(desired) {
-		if err := controllerutil.SetControllerReference(s.obj, desired, r.Scheme()); err != nil {
-			return fmt.Errorf("failed to set the owner of %s %s: %w", desired.GetKind(), desired.GetName(), err)
-		}
+	if err := engineOf(desired).setOwner(s.obj, desired, r.Scheme()); err != nil {
+		return err
 	}
 	forwardReconcileRequests(s.obj, desired)
 	digest, err := objectDigest(desired)
@@ -163,13 +161,12 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 	// The apiserver's response is decoded into desired: the object as it is now.
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
 		client.FieldOwner(r.ControllerName), client.ForceOwnership); err != nil {
-		switch {
-		case apimeta.IsNoMatchError(err):
+		if apimeta.IsNoMatchError(err) {
 			return waiting(kubetinkv1alpha1.EngineNotInstalledReason, "the apiserver does not serve %s: install the %s engine's CRDs",
 				desired.GroupVersionKind().GroupKind(), s.obj.GetEngine())
-		case isApplication(desired) && apierrors.IsNotFound(err):
-			return waiting(kubetinkv1alpha1.EngineNotInstalledReason, "cannot create Application %s/%s: %s; create the namespace Argo CD watches or set spec.argoCD.namespace",
-				desired.GetNamespace(), desired.GetName(), err)
+		}
+		if refused := engineOf(desired).applyRefused(desired, err); refused != nil {
+			return refused
 		}
 		return fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}

@@ -23,14 +23,17 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
-	"github.com/kubetink/kubetink/internal/inventory"
 	"github.com/kubetink/kubetink/internal/render"
 )
 
@@ -60,10 +63,6 @@ const (
 
 func isApplication(u *unstructured.Unstructured) bool {
 	return u.GroupVersionKind().GroupKind() == applicationGVK.GroupKind()
-}
-
-func isFluxKind(u *unstructured.Unstructured) bool {
-	return strings.HasSuffix(u.GroupVersionKind().Group, ".toolkit.fluxcd.io")
 }
 
 // applicationReadiness is readiness for an Argo CD Application, which has no generation-aware Ready condition.
@@ -188,18 +187,99 @@ func revisionCurrent(live *unstructured.Unstructured) bool {
 	return chart == "" || want == "" || got == "" || got == want
 }
 
-// objectReadiness applies the readiness rule of the object's engine.
-func objectReadiness(live *unstructured.Unstructured) (ready, isStalled bool, message string) {
-	if isApplication(live) {
-		return applicationReadiness(live)
-	}
-	return readiness(live)
+// argoCDEngine is the Argo CD engine: Applications in spec.argoCD.namespace (namespace), tied to their
+// Tinkerbell by labels. An Application is paused by turning its automated sync off.
+type argoCDEngine struct {
+	namespace string
 }
 
-// releaseApplication removes Argo CD's resources finalizers from an Application, so that deleting it leaves
-// the resources it applied in place. The patch carries the resourceVersion: finalizers others add in between
-// are not lost.
-func (r *TinkerbellReconciler) releaseApplication(ctx context.Context, live *unstructured.Unstructured) error {
+func (argoCDEngine) name() kubetinkv1alpha1.Engine { return kubetinkv1alpha1.EngineArgoCD }
+
+func (argoCDEngine) kinds() []client.Object {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(applicationGVK)
+	return []client.Object{u}
+}
+
+// generates holds only the Applications in the Tinkerbell's current spec.argoCD.namespace: those left in a
+// former one are retired.
+func (e argoCDEngine) generates(u *unstructured.Unstructured) bool {
+	return isApplication(u) && u.GetNamespace() == e.namespace
+}
+
+// installs holds every Application. The CRDs' Applications count too; they have no resources finalizer, so
+// deleting them early deletes nothing else.
+func (argoCDEngine) installs(u *unstructured.Unstructured) bool { return isApplication(u) }
+
+// setOwner sets nothing: Applications live in another namespace, where an owner reference cannot point.
+func (argoCDEngine) setOwner(*kubetinkv1alpha1.Tinkerbell, *unstructured.Unstructured, *runtime.Scheme) error {
+	return nil
+}
+
+func (argoCDEngine) ownerHandler(*runtime.Scheme, apimeta.RESTMapper) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(tinkerbellForLabels)
+}
+
+func (argoCDEngine) notServed() error {
+	return waiting(kubetinkv1alpha1.EngineNotInstalledReason,
+		"Argo CD is not installed: the apiserver does not serve %s Applications; install Argo CD (3.1 or later) or set spec.engine to Flux",
+		applicationGVK.GroupVersion())
+}
+
+// applyRefused: an Application cannot be created in a namespace that does not exist.
+func (argoCDEngine) applyRefused(desired *unstructured.Unstructured, err error) error {
+	if !apierrors.IsNotFound(err) {
+		return nil
+	}
+	return waiting(kubetinkv1alpha1.EngineNotInstalledReason, "cannot create Application %s/%s: %s; create the namespace Argo CD watches or set spec.argoCD.namespace",
+		desired.GetNamespace(), desired.GetName(), err)
+}
+
+func (argoCDEngine) readiness(live *unstructured.Unstructured, _ revisions) (ready, isStalled bool, message string) {
+	return applicationReadiness(live)
+}
+
+// retryHint: Argo CD does not retry a failed sync of the same spec on its own.
+func (argoCDEngine) retryHint(c kubetinkv1alpha1.ComponentStatus) string {
+	return fmt.Sprintf("fix the cause, then sync the Application again (argocd app sync %s/%s)", c.Namespace, c.Name)
+}
+
+// paused removes spec.syncPolicy.automated.
+func (argoCDEngine) paused(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	out := u.DeepCopy()
+	unstructured.RemoveNestedField(out.Object, "spec", "syncPolicy", "automated")
+	return out, nil
+}
+
+// idle: Argo CD finishes a sync already requested or running (syncRunning) even with automated sync off.
+func (argoCDEngine) idle(live *unstructured.Unstructured) (isPaused, busy bool) {
+	_, automated, _ := unstructured.NestedMap(live.Object, "spec", "syncPolicy", "automated")
+	return !automated, syncRunning(live)
+}
+
+// retire removes the resources finalizer: without it Argo CD deletes no resources when the Application is.
+func (argoCDEngine) retire(ctx context.Context, c client.Client, live *unstructured.Unstructured) error {
+	return removeResourcesFinalizer(ctx, c, live)
+}
+
+// orphan removes the resources finalizer of an Application that carries the Tinkerbell's labels.
+func (argoCDEngine) orphan(ctx context.Context, c client.Client, obj *kubetinkv1alpha1.Tinkerbell, live *unstructured.Unstructured) error {
+	if !ownedBy(live, obj) {
+		return nil
+	}
+	return removeResourcesFinalizer(ctx, c, live)
+}
+
+// beforeUninstall needs nothing: Argo CD deletes the resources of an Application with its resources finalizer
+// whether automated sync is on or not.
+func (argoCDEngine) beforeUninstall(context.Context, client.Client, *unstructured.Unstructured) error {
+	return nil
+}
+
+// removeResourcesFinalizer removes Argo CD's resources finalizers from an Application, so that deleting it
+// leaves the resources it applied in place. The patch carries the resourceVersion: finalizers others add in
+// between are not lost.
+func removeResourcesFinalizer(ctx context.Context, c client.Client, live *unstructured.Unstructured) error {
 	kept := slices.DeleteFunc(slices.Clone(live.GetFinalizers()), func(f string) bool {
 		return f == render.ArgoCDResourcesFinalizer || strings.HasPrefix(f, render.ArgoCDResourcesFinalizer+"/")
 	})
@@ -208,106 +288,10 @@ func (r *TinkerbellReconciler) releaseApplication(ctx context.Context, live *uns
 	}
 	base := live.DeepCopy()
 	live.SetFinalizers(kept)
-	if err := r.Patch(ctx, live, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
+	if err := c.Patch(ctx, live, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("failed to remove the resources finalizer of Application %s/%s: %w", live.GetNamespace(), live.GetName(), err)
 	}
 	return nil
-}
-
-// retireEngine runs before anything is applied. It removes the generated objects of the engine the Tinkerbell
-// no longer uses (after a change of spec.engine) and Applications left in a former spec.argoCD.namespace, without
-// uninstalling the services, and waits until they are gone, so that two engines never manage the stack at once:
-//   - a HelmRelease is suspended, then deleted: helm-controller uninstalls the release on deletion only when the
-//     HelmRelease is not suspended (reconcileDelete in internal/controller/helmrelease_controller.go of
-//     helm-controller v1.6.4), and removes its finalizer either way;
-//   - an Application first loses its resources finalizer, then is deleted: without it Argo CD deletes no
-//     resources;
-//   - the sources and the CRD Kustomization (deletionPolicy Orphan) are deleted.
-//
-// The new engine then adopts the running objects: Argo CD applies them server-side; helm-controller takes
-// ownership of existing objects when it installs or upgrades (install.TakeOwnership unless disableTakeOwnership,
-// internal/action/install.go), and upgrades a release it finds in storage without history (Unmanaged state,
-// internal/reconcile/state.go and atomic_release.go).
-func (r *TinkerbellReconciler) retireEngine(ctx context.Context, s *scope) error {
-	if s.obj.Status.Inventory == nil {
-		return nil
-	}
-	var gone []string
-	for _, ref := range inventory.Diff(s.obj.Status.Inventory, inventory.New(s.result.Objects...)) {
-		u, err := inventory.Object(ref)
-		if err != nil || !r.retired(s.obj, u) {
-			continue
-		}
-		live, err := r.getLive(ctx, u)
-		if err != nil {
-			return err
-		}
-		if live == nil || !ownedBy(live, s.obj) {
-			continue
-		}
-		if err := r.retire(ctx, live); err != nil {
-			return err
-		}
-		gone = append(gone, fmt.Sprintf("%s %s/%s", live.GetKind(), live.GetNamespace(), live.GetName()))
-	}
-	if len(gone) > 0 {
-		return waiting(kubetinkv1alpha1.EngineSwitchInProgressReason,
-			"switching to %s: waiting for %s to be removed; the services keep running", s.obj.GetEngine(), strings.Join(gone, ", "))
-	}
-	return nil
-}
-
-// retired reports whether a generated object belongs to an engine, or an Argo CD namespace, the Tinkerbell no
-// longer uses.
-func (r *TinkerbellReconciler) retired(obj *kubetinkv1alpha1.Tinkerbell, u *unstructured.Unstructured) bool {
-	if obj.GetEngine() == kubetinkv1alpha1.EngineArgoCD {
-		return isFluxKind(u) || (isApplication(u) && u.GetNamespace() != obj.GetArgoCDNamespace())
-	}
-	return isApplication(u)
-}
-
-// retire takes one step of removing an object without uninstalling what it installed (see retireEngine).
-func (r *TinkerbellReconciler) retire(ctx context.Context, live *unstructured.Unstructured) error {
-	switch {
-	case live.GetKind() == "HelmRelease":
-		if suspended, _, _ := unstructured.NestedBool(live.Object, "spec", "suspend"); !suspended {
-			patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"suspend":true}}`))
-			if err := r.Patch(ctx, live, patch); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("failed to suspend HelmRelease %s/%s: %w", live.GetNamespace(), live.GetName(), err)
-			}
-		}
-	case isApplication(live):
-		if err := r.releaseApplication(ctx, live); err != nil {
-			return err
-		}
-	}
-	if !live.GetDeletionTimestamp().IsZero() {
-		return nil
-	}
-	if err := r.Delete(ctx, live); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("failed to delete %s %s/%s: %w", live.GetKind(), live.GetNamespace(), live.GetName(), err)
-	}
-	return nil
-}
-
-// inventoryEngine is the engine whose running release the inventory records: Flux while a HelmRelease is in it,
-// else Argo CD while an Application is, else "".
-func inventoryEngine(inv *kubetinkv1alpha1.ResourceInventory) kubetinkv1alpha1.Engine {
-	if inv == nil {
-		return ""
-	}
-	var engine kubetinkv1alpha1.Engine
-	for _, ref := range inv.Entries {
-		u, err := inventory.Object(ref)
-		switch {
-		case err != nil:
-		case u.GetKind() == "HelmRelease" && isFluxKind(u):
-			return kubetinkv1alpha1.EngineFlux
-		case isApplication(u):
-			engine = kubetinkv1alpha1.EngineArgoCD
-		}
-	}
-	return engine
 }
 
 // ownedBy reports whether an object carries the labels of the Tinkerbell.

@@ -114,7 +114,7 @@ func TestApplicationReadiness(t *testing.T) {
 			if tt.st != nil {
 				app = withArgoStatus(tt.app, *tt.st)
 			}
-			ready, isStalled, msg := objectReadiness(app)
+			ready, isStalled, msg := applicationReadiness(app)
 			g.Expect(ready).To(Equal(tt.ready))
 			g.Expect(isStalled).To(Equal(tt.stalled))
 			g.Expect(msg).To(ContainSubstring(tt.wantMessage))
@@ -125,7 +125,7 @@ func TestApplicationReadiness(t *testing.T) {
 		g := NewWithT(t)
 		app := withArgoStatus(chart, healthy)
 		g.Expect(unstructured.SetNestedField(app.Object, "proxy", "spec", "source", "helm", "valuesObject", "deployment", "envs", "smee", "dhcpMode")).To(Succeed())
-		ready, _, msg := objectReadiness(app)
+		ready, _, msg := applicationReadiness(app)
 		g.Expect(ready).To(BeFalse())
 		g.Expect(msg).To(ContainSubstring("compare the current spec"))
 	})
@@ -133,7 +133,7 @@ func TestApplicationReadiness(t *testing.T) {
 		g := NewWithT(t)
 		app := withArgoStatus(chart, healthy)
 		unstructured.RemoveNestedField(app.Object, "spec", "source", "helm", "valuesObject", "publicIP")
-		ready, _, _ := objectReadiness(app)
+		ready, _, _ := applicationReadiness(app)
 		g.Expect(ready).To(BeFalse())
 	})
 	t.Run("classic Helm source at another revision", func(t *testing.T) {
@@ -141,7 +141,7 @@ func TestApplicationReadiness(t *testing.T) {
 		app := chart.DeepCopy()
 		g.Expect(unstructured.SetNestedField(app.Object, "tinkerbell", "spec", "source", "chart")).To(Succeed())
 		app = withArgoStatus(app, argoStatus{health: "Healthy", sync: "Synced", revision: "v0.24.0", phase: "Succeeded"})
-		ready, _, msg := objectReadiness(app)
+		ready, _, msg := applicationReadiness(app)
 		g.Expect(ready).To(BeFalse())
 		g.Expect(msg).To(ContainSubstring("target revision"))
 	})

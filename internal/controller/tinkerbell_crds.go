@@ -74,10 +74,11 @@ func holdCRDKustomizations(source *unstructured.Unstructured) bool {
 	return !ready
 }
 
-// crdsReady reports whether the CRDs of the rendered version are established: every CRD Kustomization is ready
-// by componentReadiness and its GitRepository is Ready for its current spec, or every CRD Application is Healthy
-// and Synced.
+// crdsReady reports whether the CRDs of the rendered version are established: their GitRepository is Ready for
+// its current spec and every CRD Kustomization is ready by the engine's readiness (which checks the artifact it
+// applied), or every CRD Application is Healthy and Synced.
 func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, error) {
+	e := engineFor(s.obj)
 	source, err := r.crdSource(ctx, s)
 	if err != nil {
 		return false, err
@@ -88,14 +89,14 @@ func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, e
 		}
 	}
 	for _, u := range s.result.Objects {
-		if u.GetLabels()[render.LabelComponent] != componentCRDs || (!isCRDKustomization(u) && !isApplication(u)) {
+		if u.GetLabels()[render.LabelComponent] != componentCRDs {
 			continue
 		}
 		live, err := r.current(ctx, s, u)
 		if err != nil || live == nil {
 			return false, err
 		}
-		if ready, _, _ := componentReadiness(live, revisions{crdSource: source}); !ready {
+		if ready, _, _ := e.readiness(live, revisions{crdSource: source}); !ready {
 			return false, nil
 		}
 	}

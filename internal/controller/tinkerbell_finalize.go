@@ -23,10 +23,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -49,7 +46,7 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 
 	if obj.GetDeletionPolicy() == kubetinkv1alpha1.DeletionPolicyOrphan {
 		for _, ref := range entries {
-			if err := r.release(ctx, obj, ref); err != nil {
+			if err := r.orphan(ctx, obj, ref); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
@@ -86,33 +83,17 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 	return ctrl.Result{}, nil
 }
 
-// release removes the Tinkerbell's owner reference from a generated object, so it survives the Tinkerbell.
-func (r *TinkerbellReconciler) release(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, ref kubetinkv1alpha1.ResourceRef) error {
+// orphan lets one generated object outlive the Tinkerbell, the way of its engine (engine.orphan).
+func (r *TinkerbellReconciler) orphan(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, ref kubetinkv1alpha1.ResourceRef) error {
 	u, err := inventory.Object(ref)
 	if err != nil {
 		return nil
 	}
-	live, err := r.getTyped(ctx, u)
+	live, err := r.getLive(ctx, u)
 	if err != nil || live == nil {
 		return err
 	}
-	if app, ok := live.(*unstructured.Unstructured); ok && isApplication(app) {
-		if !ownedBy(app, obj) {
-			return nil
-		}
-		return r.releaseApplication(ctx, app)
-	}
-	owners := live.GetOwnerReferences()
-	kept := slices.DeleteFunc(slices.Clone(owners), func(o metav1.OwnerReference) bool { return o.UID == obj.UID })
-	if len(kept) == len(owners) {
-		return nil
-	}
-	base := live.DeepCopyObject().(client.Object)
-	live.SetOwnerReferences(kept)
-	if err := r.Patch(ctx, live, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("failed to release %s: %w", ref.ID, err)
-	}
-	return nil
+	return engineOf(u).orphan(ctx, r.Client, obj, live)
 }
 
 // releasesRemain reports whether any HelmRelease or Application of the inventory still exists (helm-controller
@@ -134,11 +115,11 @@ func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, entries []kub
 	return false
 }
 
-// isRelease reports whether an inventory entry installs the services: a HelmRelease, or an Application. The
-// CRDs' Applications count too; they have no resources finalizer, so deleting them early deletes nothing else.
+// isRelease reports whether deleting an inventory entry uninstalls services (engine.installs): a HelmRelease,
+// or an Application.
 func isRelease(ref kubetinkv1alpha1.ResourceRef) bool {
 	u, err := inventory.Object(ref)
-	return err == nil && (u.GetKind() == "HelmRelease" || isApplication(u))
+	return err == nil && engineOf(u).installs(u)
 }
 
 func boolRank(b bool) int {

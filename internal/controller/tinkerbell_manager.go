@@ -22,15 +22,11 @@ import (
 	"slices"
 	"sync"
 
-	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/runtime/predicates"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -102,13 +98,13 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 	// The generated kinds are watched only once the apiserver serves them: a cluster may run one engine only.
 	r.watches = &engineWatches{controller: c, cache: mgr.GetCache(), mapper: mgr.GetRESTMapper(), scheme: mgr.GetScheme(),
 		registered: map[schema.GroupKind]bool{}, own: &ownWrites{versions: map[types.UID]string{}}}
-	for _, engine := range []kubetinkv1alpha1.Engine{kubetinkv1alpha1.EngineFlux, kubetinkv1alpha1.EngineArgoCD} {
-		if err := r.watches.ensure(engine); err != nil {
+	for _, e := range engines {
+		if err := r.watches.ensure(e); err != nil {
 			return err
 		}
-		if !r.watches.served(engine) {
+		if !r.watches.served(e) {
 			ctrl.LoggerFrom(ctx).Info("the apiserver does not serve this engine's kinds yet; they are watched once a Tinkerbell uses it and they are served",
-				"engine", engine)
+				"engine", e.name())
 		}
 	}
 	return nil
@@ -174,44 +170,29 @@ func (o *ownWrites) notOwnWrites() predicate.Predicate {
 	}
 }
 
-// engineKinds are the kinds each engine generates.
-var engineKinds = map[kubetinkv1alpha1.Engine][]client.Object{
-	kubetinkv1alpha1.EngineFlux: {&helmv2.HelmRelease{}, &kustomizev1.Kustomization{}, &sourcev1.OCIRepository{}, &sourcev1.GitRepository{}},
-	kubetinkv1alpha1.EngineArgoCD: {func() client.Object {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(applicationGVK)
-		return u
-	}()},
-}
-
 // OwnedKinds returns an object of each kind Kubetink creates and watches: the Flux and Argo CD objects it
 // generates and its migration Jobs. Every object of these kinds that Kubetink writes carries
 // render.LabelManagedBy=render.ManagedBy, so a manager may cache only those (cmd/kubetink does): a cluster's
 // other HelmReleases, Kustomizations, Applications and Jobs need not fill Kubetink's memory.
 func OwnedKinds() []client.Object {
 	out := []client.Object{&batchv1.Job{}}
-	for _, engine := range []kubetinkv1alpha1.Engine{kubetinkv1alpha1.EngineFlux, kubetinkv1alpha1.EngineArgoCD} {
-		for _, obj := range engineKinds[engine] {
-			out = append(out, obj.DeepCopyObject().(client.Object))
-		}
+	for _, e := range engines {
+		out = append(out, e.kinds()...)
 	}
 	return out
 }
 
-// ensure watches the engine's kinds that are served and not watched yet. Flux objects carry the Tinkerbell as
-// controller owner; Applications (in another namespace) are mapped back through their labels.
-func (w *engineWatches) ensure(engine kubetinkv1alpha1.Engine) error {
+// ensure watches the engine's kinds that are served and not watched yet, mapping their events to their
+// Tinkerbell the engine's way (ownerHandler).
+func (w *engineWatches) ensure(e engine) error {
 	if w == nil {
 		return nil
 	}
-	h := handler.EnqueueRequestForOwner(w.scheme, w.mapper, &kubetinkv1alpha1.Tinkerbell{}, handler.OnlyControllerOwner())
-	if engine == kubetinkv1alpha1.EngineArgoCD {
-		h = handler.EnqueueRequestsFromMapFunc(tinkerbellForLabels)
-	}
+	h := e.ownerHandler(w.scheme, w.mapper)
 	if w.own != nil {
-		return w.watchServed(engineKinds[engine], h, w.own.notOwnWrites())
+		return w.watchServed(e.kinds(), h, w.own.notOwnWrites())
 	}
-	return w.watchServed(engineKinds[engine], h)
+	return w.watchServed(e.kinds(), h)
 }
 
 // watchServed watches each of objs' kinds that the apiserver serves and that is not watched yet.
@@ -260,13 +241,13 @@ func (w *engineWatches) watchBlockers(h handler.EventHandler) error {
 }
 
 // served reports whether every kind of the engine is watched, which ensure does once the apiserver serves it.
-func (w *engineWatches) served(engine kubetinkv1alpha1.Engine) bool {
+func (w *engineWatches) served(e engine) bool {
 	if w == nil {
 		return true
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, obj := range engineKinds[engine] {
+	for _, obj := range e.kinds() {
 		gvk, err := apiutil.GVKForObject(obj, w.scheme)
 		if err != nil || !w.registered[gvk.GroupKind()] {
 			return false

@@ -414,38 +414,32 @@ func (r *TinkerbellReconciler) listServed(ctx context.Context, obj *kubetinkv1al
 	return list.Items, nil
 }
 
-// installedReleases renders the release objects of the installed version (s.upgrade.from): its HelmReleases, or
-// the chart's Application, for the engine that installed it (the inventory's, which differs from spec.engine
-// while an engine switch waits for this upgrade).
-func (r *TinkerbellReconciler) installedReleases(s *scope) ([]*unstructured.Unstructured, error) {
+// installedReleases renders the chart installers of the installed version (s.upgrade.from): its HelmRelease,
+// or the chart's Application, for the engine that installed it (the inventory's, which differs from spec.engine
+// while an engine switch waits for this upgrade), and returns them with that engine.
+func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructured.Unstructured, error) {
 	old := s.obj.DeepCopy()
 	old.Spec.Version = s.upgrade.from
-	if engine := inventoryEngine(s.obj.Status.Inventory); engine != "" {
-		old.Spec.Engine = engine
+	if installed := inventoryEngine(s.obj.Status.Inventory); installed != "" {
+		old.Spec.Engine = installed
 	}
 	res, err := render.Render(old, s.facts)
 	if err != nil {
-		return nil, stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot render the installed version %s to suspend it: %s", s.upgrade.from, err)
+		return nil, nil, stalled(kubetinkv1alpha1.MigrationFailedReason, "cannot render the installed version %s to suspend it: %s", s.upgrade.from, err)
 	}
 	var out []*unstructured.Unstructured
 	for _, u := range res.Objects {
-		if u.GetKind() == "HelmRelease" || isApplication(u) && u.GetLabels()[render.LabelComponent] == componentRelease {
+		if u.GetLabels()[render.LabelComponent] == componentRelease {
 			out = append(out, u)
 		}
 	}
-	return out, nil
+	return engineFor(old), out, nil
 }
 
-// suspension reports whether the installed version's releases are suspended (HelmRelease spec.suspend, or an
-// Application without automated sync), and which of them are still busy with work they began before:
-//   - helm-controller runs one reconciliation of a HelmRelease at a time, and one that finds it suspended only
-//     records status.observedGeneration (helm-controller v1.6.4, HelmReleaseReconciler.Reconcile). Once that
-//     equals the suspended generation, no reconciliation from before the suspension can still be running.
-//   - Argo CD finishes a sync already requested or running (syncRunning) even with automated sync off.
-//
-// Releases that do not exist any more are neither.
+// suspension reports whether the installed version's chart installers are paused, and which of them are still
+// busy with work they began before (engine.idle). Those that do not exist any more are neither.
 func (r *TinkerbellReconciler) suspension(ctx context.Context, s *scope) (suspended bool, busy []string, err error) {
-	releases, err := r.installedReleases(s)
+	e, releases, err := r.installedReleases(s)
 	if err != nil {
 		return false, nil, err
 	}
@@ -458,30 +452,21 @@ func (r *TinkerbellReconciler) suspension(ctx context.Context, s *scope) (suspen
 		if live == nil {
 			continue
 		}
-		name := fmt.Sprintf("%s %s/%s", live.GetKind(), live.GetNamespace(), live.GetName())
-		if isApplication(live) {
-			_, automated, _ := unstructured.NestedMap(live.Object, "spec", "syncPolicy", "automated")
-			suspended = suspended && !automated
-			if syncRunning(live) {
-				busy = append(busy, name)
-			}
-			continue
-		}
-		isSuspended, _, _ := unstructured.NestedBool(live.Object, "spec", "suspend")
-		observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration")
-		suspended = suspended && isSuspended
-		if !isSuspended || observed < live.GetGeneration() {
-			busy = append(busy, name)
+		isPaused, isBusy := e.idle(live)
+		suspended = suspended && isPaused
+		if isBusy {
+			busy = append(busy, fmt.Sprintf("%s %s/%s", live.GetKind(), live.GetNamespace(), live.GetName()))
 		}
 	}
 	return suspended, busy, nil
 }
 
-// suspendRunningReleases re-applies the installed version's HelmReleases with spec.suspend set, or the chart's
-// Application without automated sync, so that nothing changes the cluster while the pre-upgrade Job edits its
-// objects. Applying the new version later drops the field, or restores automated sync, which resumes them.
+// suspendRunningReleases re-applies the installed version's chart installers paused (engine.paused: a
+// HelmRelease with spec.suspend, the chart's Application without automated sync), so that nothing changes the
+// cluster while the pre-upgrade Job edits its objects. Applying the new version later drops the field, or
+// restores automated sync, which resumes them.
 func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *scope) error {
-	releases, err := r.installedReleases(s)
+	e, releases, err := r.installedReleases(s)
 	if err != nil {
 		return err
 	}
@@ -493,13 +478,11 @@ func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *sc
 		if live == nil {
 			continue
 		}
-		suspended := u.DeepCopy()
-		if isApplication(u) {
-			unstructured.RemoveNestedField(suspended.Object, "spec", "syncPolicy", "automated")
-		} else if err := unstructured.SetNestedField(suspended.Object, true, "spec", "suspend"); err != nil {
+		paused, err := e.paused(u)
+		if err != nil {
 			return err
 		}
-		if err := r.applyObject(ctx, s, suspended); err != nil {
+		if err := r.applyObject(ctx, s, paused); err != nil {
 			return err
 		}
 	}
@@ -508,9 +491,9 @@ func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *sc
 
 // staleReleases returns the HelmReleases of the inventory that the new version no longer renders (the legacy
 // stack release) and that still exist.
-func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]client.Object, []kubetinkv1alpha1.ResourceRef, error) {
+func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]*unstructured.Unstructured, []kubetinkv1alpha1.ResourceRef, error) {
 	current := inventory.New(s.result.Objects...)
-	var objs []client.Object
+	var objs []*unstructured.Unstructured
 	var refs []kubetinkv1alpha1.ResourceRef
 	for _, ref := range inventory.Diff(s.obj.Status.Inventory, current) {
 		if !isRelease(ref) {
@@ -520,7 +503,7 @@ func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]c
 		if err != nil {
 			continue
 		}
-		live, err := r.getTyped(ctx, u)
+		live, err := r.getLive(ctx, u)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -548,7 +531,7 @@ func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *sc
 		if !live.GetDeletionTimestamp().IsZero() {
 			continue
 		}
-		if err := r.resumeBeforeUninstall(ctx, live); err != nil {
+		if err := engineOf(live).beforeUninstall(ctx, r.Client, live); err != nil {
 			return err
 		}
 		if err := r.deleteOwned(ctx, s.obj, refs[i]); err != nil {
