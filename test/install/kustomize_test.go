@@ -51,6 +51,13 @@ func TestDefault_IsACompleteInstall(t *testing.T) {
 		"ClusterRole//kubetink-migration",
 		"ValidatingAdmissionPolicy//kubetink-manager-guardrails",
 		"ValidatingAdmissionPolicyBinding//kubetink-manager-guardrails",
+		"ValidatingAdmissionPolicy//kubetink-manager-gitops-guardrails",
+		"ValidatingAdmissionPolicyBinding//kubetink-manager-gitops-guardrails",
+		"ValidatingAdmissionPolicy//kubetink-manager-migration-guardrails",
+		"ValidatingAdmissionPolicyBinding//kubetink-manager-migration-guardrails",
+		"ConfigMap/kubetink-system/kubetink-manager-guardrails",
+		"ValidatingAdmissionPolicy//kubetink-manager-migration-image",
+		"ValidatingAdmissionPolicyBinding//kubetink-manager-migration-image",
 		"Deployment/kubetink-system/kubetink-manager",
 		"Service/kubetink-system/kubetink-metrics",
 	))

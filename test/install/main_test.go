@@ -70,7 +70,7 @@ func TestMain(m *testing.M) {
 	benchmarksOnly := flag.Lookup("test.run").Value.String() == "^$"
 	if !benchmarksOnly {
 		var err error
-		env, err = testutil.Start(testutil.Options{FluxCRDs: true})
+		env, err = testutil.Start(testutil.Options{FluxCRDs: true, ArgoCDCRDs: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
