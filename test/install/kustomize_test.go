@@ -49,6 +49,8 @@ func TestDefault_IsACompleteInstall(t *testing.T) {
 		"Role/kubetink-system/kubetink-leader-election",
 		"RoleBinding/kubetink-system/kubetink-leader-election",
 		"ClusterRole//kubetink-migration",
+		"ClusterRole//kubetink-view",
+		"ClusterRole//kubetink-edit",
 		"ValidatingAdmissionPolicy//kubetink-manager-guardrails",
 		"ValidatingAdmissionPolicyBinding//kubetink-manager-guardrails",
 		"ValidatingAdmissionPolicy//kubetink-manager-gitops-guardrails",
