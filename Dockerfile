@@ -7,6 +7,7 @@ RUN go mod download
 COPY Makefile ./
 COPY hack/ hack/
 COPY api/ api/
+COPY config/crd/ config/crd/
 COPY cmd/ cmd/
 COPY internal/ internal/
 RUN make build VERSION=${VERSION}

@@ -30,16 +30,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/testutil"
 )
 
 // validSpec is the smallest spec the API accepts for the unified chart.
-func validSpec() map[string]any {
-	return map[string]any{
-		"version":             "v0.25.0",
-		"publicIP":            "192.168.2.10",
-		"artifactsFileServer": "http://192.168.2.11:7173",
-	}
-}
+func validSpec() map[string]any { return testutil.ValidTinkerbellSpec() }
 
 func newTinkerbell(ns, name string, spec map[string]any) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
@@ -58,107 +53,29 @@ func createNamespace(t *testing.T, g *WithT) string {
 	return ns.Name
 }
 
-func set(path string, value any) func(map[string]any) {
-	return func(spec map[string]any) {
-		keys := strings.Split(path, ".")
-		m := spec
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		if value == nil {
-			delete(m, keys[len(keys)-1])
-			return
-		}
-		m[keys[len(keys)-1]] = value
-	}
-}
-
-func repeat(n int, f func(i int) any) []any {
-	out := make([]any, n)
-	for i := range out {
-		out[i] = f(i)
-	}
-	return out
-}
+// set returns a mutation of a spec (testutil.Set).
+func set(path string, value any) func(map[string]any) { return testutil.Set(path, value) }
 
 func TestTinkerbell_CELValidation(t *testing.T) {
-	disabled := map[string]any{"enabled": false}
-	tests := []struct {
-		name    string
-		mutate  []func(map[string]any)
-		wantMsg string
-	}{
-		{"version missing", []func(map[string]any){set("version", nil)}, `spec.version: Required value`},
-		{"version not semver", []func(map[string]any){set("version", "latest")}, `spec.version in body should match`},
-		{"version two parts", []func(map[string]any){set("version", "v0.25")}, `spec.version in body should match`},
-		{"version too long", []func(map[string]any){set("version", "v0.25.0-"+strings.Repeat("a", 60))}, `spec.version: Too long`},
-		{"targetNamespace not a DNS label", []func(map[string]any){set("targetNamespace", "Tinker_Bell")}, `spec.targetNamespace in body should match`},
-		{"targetNamespace too long", []func(map[string]any){set("targetNamespace", strings.Repeat("a", 64))}, `spec.targetNamespace: Too long`},
-		{"targetNamespace kube-system", []func(map[string]any){set("targetNamespace", "kube-system")}, `spec.targetNamespace may not be a kube- system namespace`},
-		{"serviceAccountName not a DNS name", []func(map[string]any){set("serviceAccountName", "Tinker_Bell")}, `spec.serviceAccountName in body should match`},
-		{"argoCD namespace kube-public", []func(map[string]any){set("engine", "ArgoCD"), set("argoCD.namespace", "kube-public")}, `spec.argoCD.namespace may not be a kube- system namespace`},
-		{"engine unknown", []func(map[string]any){set("engine", "Helm")}, `spec.engine: Unsupported value: "Helm"`},
-		{"interval not a duration", []func(map[string]any){set("interval", "10 minutes")}, `spec.interval in body should match`},
-		{"publicIP out of range", []func(map[string]any){set("publicIP", "300.1.1.1")}, `spec.publicIP: Invalid value: "300.1.1.1": must be an IPv4 address`},
-		{"publicIP IPv6", []func(map[string]any){set("publicIP", "fd00::1")}, `spec.publicIP: Invalid value: "fd00::1": must be an IPv4 address`},
-		{"publicIP and publicIPFrom", []func(map[string]any){set("publicIPFrom.name", "lb")}, `spec.publicIP and spec.publicIPFrom are mutually exclusive`},
-		{"publicIPFrom without name", []func(map[string]any){set("publicIP", nil), set("publicIPFrom.namespace", "default")}, `spec.publicIPFrom.name: Required value`},
-		{"trustedProxies prefix too long", []func(map[string]any){set("trustedProxies", []any{"10.0.0.0/33"})}, `spec.trustedProxies[0]: Invalid value: "10.0.0.0/33": must be a CIDR`},
-		{"trustedProxies not a CIDR", []func(map[string]any){set("trustedProxies", []any{"10.244.0.0/16", "pods"})}, `spec.trustedProxies[1]: Invalid value: "pods": must be a CIDR`},
-		{"trustedProxies duplicate", []func(map[string]any){set("trustedProxies", []any{"10.244.0.0/16", "10.244.0.0/16"})}, `spec.trustedProxies[1]: Duplicate value`},
-		{"trustedProxies too many", []func(map[string]any){set("trustedProxies", repeat(65, func(i int) any { return fmt.Sprintf("10.%d.0.0/16", i) }))}, `spec.trustedProxies: Too many`},
-		{"artifactsFileServer not http", []func(map[string]any){set("artifactsFileServer", "ftp://192.168.2.11/hook")}, `spec.artifactsFileServer: Invalid value: "ftp://192.168.2.11/hook": must be an absolute http:// or https:// URL`},
-		{"artifactsFileServer missing with HookOS", []func(map[string]any){set("artifactsFileServer", nil)}, `spec.artifactsFileServer is required unless spec.addons.hookOS.enabled is false`},
-		{"every component disabled", []func(map[string]any){set("components", map[string]any{"smee": disabled, "tootles": disabled, "rufio": disabled, "tinkServer": disabled, "tinkController": disabled})}, `spec.components: at least one component must be enabled`},
-		{"dhcp mode unknown", []func(map[string]any){set("components.smee.dhcp.mode", "relay")}, `spec.components.smee.dhcp.mode: Unsupported value: "relay"`},
-		{"dhcp bindInterface with shell", []func(map[string]any){set("components.smee.dhcp.bindInterface", "eth0;reboot")}, `spec.components.smee.dhcp.bindInterface in body should match`},
-		{"logLevel too high", []func(map[string]any){set("components.tootles.logLevel", int64(12))}, `spec.components.tootles.logLevel: Invalid value: 12: spec.components.tootles.logLevel in body should be less than or equal to 9`},
-		{"maxConcurrentReconciles zero", []func(map[string]any){set("components.rufio.maxConcurrentReconciles", int64(0))}, `spec.components.rufio.maxConcurrentReconciles in body should be greater than or equal to 1`},
-		{"replicas negative", []func(map[string]any){set("deployment.replicas", int64(-1))}, `spec.deployment.replicas in body should be greater than or equal to 0`},
-		{"kubeVip interface too long", []func(map[string]any){set("addons.kubeVip.interface", "enp0s31f6-vlan100")}, `spec.addons.kubeVip.interface: Too long`},
-		{"hookOS downloadURL file scheme", []func(map[string]any){set("addons.hookOS.downloadURL", "file:///srv/hook")}, `spec.addons.hookOS.downloadURL: Invalid value: "file:///srv/hook": must be an absolute http:// or https:// URL`},
-		{"hookOS persistence both kinds", []func(map[string]any){set("addons.hookOS.persistence", map[string]any{"existingClaim": "hook", "localPersistentVolume": map[string]any{"path": "/srv/hook"}})}, `existingClaim and localPersistentVolume are mutually exclusive`},
-		{"hookOS local path relative", []func(map[string]any){set("addons.hookOS.persistence.localPersistentVolume.path", "srv/hook")}, `spec.addons.hookOS.persistence.localPersistentVolume.path in body should match '^/'`},
-		{"chart url https", []func(map[string]any){set("chart.url", "https://ghcr.io/tinkerbell/charts/tinkerbell")}, `spec.chart.url must be an oci:// URL`},
-		{"chart secretRef without name", []func(map[string]any){set("chart.secretRef", map[string]any{})}, `spec.chart.secretRef.name: Required value`},
-		{"registry mirror with scheme", []func(map[string]any){set("registry.mirror", "https://registry.example.com")}, `spec.registry.mirror in body should match`},
-		{"crds source scp-style url", []func(map[string]any){set("crds.source.url", "git@github.com:tinkerbell/tinkerbell.git")}, `spec.crds.source.url must be an http://, https:// or ssh:// URL`},
-		{"valuesFrom kind Pod", []func(map[string]any){set("valuesFrom", []any{map[string]any{"kind": "Pod", "name": "values"}})}, `spec.valuesFrom[0].kind: Unsupported value: "Pod"`},
-		{"valuesFrom without name", []func(map[string]any){set("valuesFrom", []any{map[string]any{"kind": "Secret"}})}, `spec.valuesFrom[0].name: Required value`},
-		{"valuesFrom too many", []func(map[string]any){set("valuesFrom", repeat(17, func(i int) any { return map[string]any{"kind": "ConfigMap", "name": fmt.Sprintf("v%d", i)} }))}, `spec.valuesFrom: Too many`},
-		{"deletionPolicy unknown", []func(map[string]any){set("deletionPolicy", "Retain")}, `spec.deletionPolicy: Unsupported value: "Retain"`},
-		{"argoCD namespace not a DNS label", []func(map[string]any){set("engine", "ArgoCD"), set("argoCD.namespace", "Argo_CD")}, `spec.argoCD.namespace in body should match`},
-		{"argoCD namespace empty", []func(map[string]any){set("argoCD.namespace", "")}, `spec.argoCD.namespace in body should be at least 1 chars long`},
-		{"argoCD project too long", []func(map[string]any){set("argoCD.project", strings.Repeat("p", 254))}, `spec.argoCD.project: Too long`},
-		{"argoCD project with slash", []func(map[string]any){set("argoCD.project", "team/tinkerbell")}, `spec.argoCD.project in body should match`},
-		{"valuesFrom with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("valuesFrom", []any{map[string]any{"kind": "Secret", "name": "values"}})}, `spec.valuesFrom is not supported with spec.engine ArgoCD`},
-		{"chart secretRef with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("chart.secretRef.name", "registry")}, `spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD`},
-		{"chart insecure with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("chart.insecure", true)}, `spec.chart.secretRef and spec.chart.insecure are not supported with spec.engine ArgoCD`},
-		{"crds secretRef with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("crds.source", map[string]any{"url": "https://git.example.com/t.git", "secretRef": map[string]any{"name": "git"}})}, `spec.crds.source.secretRef is not supported with spec.engine ArgoCD`},
-		{"imagePullSecrets with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("registry.imagePullSecrets", []any{map[string]any{"name": "pull"}})}, `spec.registry.imagePullSecrets is not supported with spec.engine ArgoCD`},
-		{"scope unknown", []func(map[string]any){set("scope", "Site")}, `spec.scope: Unsupported value: "Site"`},
-		{"scope Cluster on the legacy stack", []func(map[string]any){set("version", "0.6.2"), set("scope", "Cluster")}, `spec.scope Cluster is not supported by the legacy stack chart`},
-		{"legacy stack unmanaged CRDs with ArgoCD", []func(map[string]any){set("engine", "ArgoCD"), set("version", "0.6.2"), set("crds.managed", false)}, `spec.crds.managed false is not supported with spec.engine ArgoCD on the legacy stack chart`},
-	}
+	tests := testutil.InvalidTinkerbells()
 	g := NewWithT(t)
 	ns := createNamespace(t, g)
 	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.Case, func(t *testing.T) {
 			g := NewWithT(t)
 			spec := validSpec()
-			for _, m := range tt.mutate {
+			for _, m := range tt.Mutate {
 				m(spec)
 			}
-			obj := newTinkerbell(ns, fmt.Sprintf("invalid-%d", i), spec)
+			name := tt.Name
+			if name == "" {
+				name = fmt.Sprintf("invalid-%d", i)
+			}
+			obj := newTinkerbell(ns, name, spec)
 			err := testEnv.Client.Create(context.Background(), obj)
 			g.Expect(err).To(HaveOccurred(), "the apiserver accepted an invalid object")
 			g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
-			g.Expect(err.Error()).To(ContainSubstring(tt.wantMsg))
+			g.Expect(err.Error()).To(ContainSubstring(tt.WantMsg))
 		})
 	}
 	g.Expect(len(tests)).To(BeNumerically(">=", 25))

@@ -17,15 +17,22 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/config/crd"
+	"github.com/kubetink/kubetink/internal/crdschema"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -49,7 +56,11 @@ for them. Several objects in one file are the sites of one cluster: render refus
 the newest release. With the Flux engine: the chart's OCIRepository, the CRDs' GitRepository and Kustomization(s), and the
 HelmRelease with its generated values. With the Argo CD engine: the CRDs' Application(s) and the chart's
 Application with the same values. The engine is the object's spec.engine unless --engine is given. It needs no
-cluster: pass the facts the operator would read from it with flags.`,
+cluster: pass the facts the operator would read from it with flags.
+
+Each Tinkerbell is first checked as the API checks it on create, with the CRD built into this binary: what the
+API would refuse is refused with one line per error, naming the field and the rule in the apiserver's words, and
+the schema's defaults are filled in before rendering.`,
 		Example: `  kubetink render -f examples/minimal.yaml
   kubetink render -f examples/minimal.yaml --engine argocd
   kubetink render -f examples/multi-site.yaml
@@ -95,18 +106,9 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	if err != nil {
 		return fmt.Errorf("failed to read %s: %w", o.file, err)
 	}
-	objs, err := render.DecodeAll(data)
+	objs, err := admitAll(data, engine)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
-	}
-	for _, obj := range objs {
-		if obj.Namespace == "" {
-			// As kubectl would place it.
-			obj.Namespace = "default"
-		}
-		if engine != "" {
-			obj.Spec.Engine = engine
-		}
 	}
 	// The objects of one file are the sites of one cluster: refused together as the operator would refuse them,
 	// and the CRDs rendered once, by the site that provides them.
@@ -124,6 +126,90 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	}
 	_, err = stdout.Write(out)
 	return err
+}
+
+// tinkerbellSchema applies the generated Tinkerbell CRD (config/crd) as the apiserver does. Compiling its CEL rules
+// takes a few milliseconds, so it is built on first use, by render only.
+var tinkerbellSchema = sync.OnceValues(func() (*crdschema.Validator, error) {
+	return crdschema.New(crd.Tinkerbell, kubetinkv1alpha1.GroupVersion.Version)
+})
+
+// admitAll reads the Tinkerbells in data and does to each what the apiserver does on "kubectl create": the
+// namespace defaults to "default" as kubectl places it, engine (when not empty) replaces spec.engine, and then the
+// CRD's schema prunes, defaults and validates it (internal/crdschema). It returns the objects as the apiserver
+// would store them, or an error with one line per refusal, each naming the object, the field and the rule in the
+// apiserver's words.
+func admitAll(data []byte, engine kubetinkv1alpha1.Engine) ([]*kubetinkv1alpha1.Tinkerbell, error) {
+	// Refuse what is not a Tinkerbell, and unknown or duplicate fields, first and with the decoder's message.
+	if _, err := render.DecodeAll(data); err != nil {
+		return nil, err
+	}
+	docs, err := render.Documents(data)
+	if err != nil {
+		return nil, err
+	}
+	v, err := tinkerbellSchema()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(docs))
+	var refusals []string
+	for i, doc := range docs {
+		u, err := toUnstructured(doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		if u.GetNamespace() == "" {
+			u.SetNamespace("default")
+		}
+		if engine != "" {
+			if err := unstructured.SetNestedField(u.Object, string(engine), "spec", "engine"); err != nil {
+				return nil, fmt.Errorf("document %d: %w", i+1, err)
+			}
+		}
+		if errs := v.Create(context.Background(), u); len(errs) > 0 {
+			who := fmt.Sprintf("Tinkerbell %s/%s", u.GetNamespace(), u.GetName())
+			if u.GetName() == "" {
+				who = fmt.Sprintf("document %d", i+1)
+			}
+			// As the apiserver words its refusal: each distinct error once.
+			for _, e := range errs.ToAggregate().Errors() {
+				refusals = append(refusals, fmt.Sprintf("%s: %s", who, e.Error()))
+			}
+			continue
+		}
+		j, err := u.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		obj, err := render.Decode(j)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		objs = append(objs, obj)
+	}
+	if len(refusals) > 0 {
+		return nil, fmt.Errorf("the API would refuse:\n%s", strings.Join(refusals, "\n"))
+	}
+	return objs, nil
+}
+
+// toUnstructured reads one YAML document as the apiserver reads a JSON request body: integers become int64,
+// other numbers float64.
+func toUnstructured(doc []byte) (*unstructured.Unstructured, error) {
+	j, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := runtime.Decode(unstructured.UnstructuredJSONScheme, j)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("expected one object, found %T", obj)
+	}
+	return u, nil
 }
 
 // parseEngine reads --engine: flux or argocd, in any case; "" keeps the object's spec.engine.

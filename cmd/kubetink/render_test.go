@@ -134,6 +134,11 @@ func TestRenderCommandErrors(t *testing.T) {
 	second := strings.Replace(strings.Replace(string(minimal), "name: tinkerbell", "name: second", 1), "192.168.2.111", "192.168.3.111", 1)
 	overlap := write("overlap.yaml", string(minimal)+"---\n"+strings.Replace(second, "spec:", "spec:\n  targetNamespace: second", 1))
 	twice := write("twice.yaml", string(minimal)+"---\n"+string(minimal))
+	// What the API refuses: a negative replica count (OpenAPI minimum) and a public IP that is no IPv4 address (a CEL
+	// rule), in one object; a name over 63 characters (the CRD's root CEL rule).
+	refused := write("refused.yaml", strings.Replace(string(minimal), "spec:", "spec:\n  deployment:\n    replicas: -1", 1))
+	refused = write("refused.yaml", strings.Replace(mustRead(t, refused), "192.168.2.111", "300.1.1.1", 1))
+	longName := write("long-name.yaml", strings.Replace(string(minimal), "name: tinkerbell", "name: "+strings.Repeat("t", 64), 1))
 
 	tests := []struct {
 		name    string
@@ -150,6 +155,12 @@ func TestRenderCommandErrors(t *testing.T) {
 		{"unknown engine", []string{"render", "-f", unsupported, "--engine", "helm"}, []string{`--engine "helm"`, "flux or argocd"}},
 		{"overlapping sites", []string{"render", "-f", overlap}, []string{"overlap.yaml", "SiteConflict", "serves every namespace", "spec.scope Namespace"}},
 		{"a Tinkerbell twice", []string{"render", "-f", twice}, []string{"twice.yaml", "kubetink-system/tinkerbell appears twice"}},
+		{"refused by the schema", []string{"render", "-f", refused}, []string{
+			"refused.yaml: the API would refuse:\n",
+			"\nTinkerbell kubetink-system/tinkerbell: spec.deployment.replicas: Invalid value: -1: spec.deployment.replicas in body should be greater than or equal to 0\n",
+			"\nTinkerbell kubetink-system/tinkerbell: spec.publicIP: Invalid value: \"300.1.1.1\": must be an IPv4 address",
+		}},
+		{"name too long", []string{"render", "-f", longName}, []string{"long-name.yaml", "metadata.name may be at most 63 characters"}},
 		{"refused by Argo CD", []string{"render", "-f", filepath.Join("..", "..", "examples", "ha-placement.yaml"), "--engine", "argocd"}, []string{"ha-placement.yaml", "spec.valuesFrom is not supported with spec.engine ArgoCD"}},
 	}
 	for _, tt := range tests {
@@ -167,11 +178,21 @@ func TestRenderCommandErrors(t *testing.T) {
 	}
 }
 
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 // TestRenderCommandExitCode runs the real binary path (main) and checks the exit code and the message on stderr.
 func TestRenderCommandExitCode(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte("apiVersion: kubetink.io/v1alpha1\nkind: Tinkerbell\nmetadata: {name: t}\nspec: {version: v9.9.9}\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("apiVersion: kubetink.io/v1alpha1\nkind: Tinkerbell\nmetadata: {name: t}\n"+
+		"spec: {version: v9.9.9, publicIP: 192.168.2.10, artifactsFileServer: http://192.168.2.11:7173}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "render", "-f", bad)

@@ -67,6 +67,27 @@ func Decode(data []byte) (*kubetinkv1alpha1.Tinkerbell, error) {
 // must be a kubetink.io/v1alpha1 Tinkerbell; unknown and duplicate fields are errors, as the API server reports
 // them. An error names the document (counted from 1) when there are several.
 func DecodeAll(data []byte) ([]*kubetinkv1alpha1.Tinkerbell, error) {
+	docs, err := Documents(data)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(docs))
+	for i, doc := range docs {
+		obj, err := decodeOne(doc)
+		if err != nil && len(docs) > 1 {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, obj)
+	}
+	return objs, nil
+}
+
+// Documents splits multi-document YAML into its documents, leaving out those that hold only comments: the
+// documents DecodeAll decodes, in its order.
+func Documents(data []byte) ([][]byte, error) {
 	var docs [][]byte
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for {
@@ -84,18 +105,7 @@ func DecodeAll(data []byte) ([]*kubetinkv1alpha1.Tinkerbell, error) {
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("no Tinkerbell object found")
 	}
-	objs := make([]*kubetinkv1alpha1.Tinkerbell, 0, len(docs))
-	for i, doc := range docs {
-		obj, err := decodeOne(doc)
-		if err != nil && len(docs) > 1 {
-			return nil, fmt.Errorf("document %d: %w", i+1, err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		objs = append(objs, obj)
-	}
-	return objs, nil
+	return docs, nil
 }
 
 func decodeOne(doc []byte) (*kubetinkv1alpha1.Tinkerbell, error) {

@@ -32,8 +32,8 @@ import (
 	"runtime/debug"
 )
 
-// memoryLimit bounds the heap while the collector is off: past it the runtime collects as usual. Start-up and a
-// render stay below 10 MiB.
+// memoryLimit bounds the heap while the collector is off: past it the runtime collects as usual. Start-up stays
+// below 10 MiB; a render, which compiles the CRD's CEL rules (internal/crdschema), allocates about 20 MiB more.
 const memoryLimit = 64 << 20
 
 // restore puts back the settings init replaced; nil when there is nothing to put back.
