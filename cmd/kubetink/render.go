@@ -32,6 +32,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/config/crd"
+	"github.com/kubetink/kubetink/internal/controller"
 	"github.com/kubetink/kubetink/internal/crdschema"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
@@ -43,6 +44,7 @@ type renderOptions struct {
 	nodeCIDRs      []string
 	loadBalancerIP string
 	engine         string
+	defaultSA      string
 }
 
 func newRenderCommand() *cobra.Command {
@@ -66,6 +68,7 @@ the schema's defaults are filled in before rendering.`,
   kubetink render -f examples/multi-site.yaml
   kubetink render -f tinkerbell.yaml --node-cidr 10.244.0.0/24 --node-cidr 10.244.1.0/24
   kubetink render -f tinkerbell.yaml --load-balancer-ip 192.168.2.50   # for spec.publicIPFrom
+  kubetink render -f tinkerbell.yaml --default-service-account flux-tenant  # as the manager's flag
   cat tinkerbell.yaml | kubetink render -f -`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{shortLived: "true"},
@@ -77,6 +80,7 @@ the schema's defaults are filled in before rendering.`,
 	fs.StringVarP(&o.file, "file", "f", "", `Tinkerbell manifest(s) to render; "-" reads standard input.`)
 	fs.StringSliceVar(&o.nodeCIDRs, "node-cidr", nil, "Pod CIDR of a Node, used for the trusted proxies when spec.trustedProxies is empty; repeatable or comma-separated.")
 	fs.StringVar(&o.loadBalancerIP, "load-balancer-ip", "", "LoadBalancer IP of the Service named by spec.publicIPFrom.")
+	fs.StringVar(&o.defaultSA, "default-service-account", "", defaultServiceAccountUsage+" As the manager's flag.")
 	fs.StringVar(&o.engine, "engine", "", "GitOps engine to render for, flux or argocd, instead of the object's spec.engine.")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
@@ -109,6 +113,11 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	objs, err := admitAll(data, engine)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	// The manager's defaults, applied to the objects as stored, as the manager applies them.
+	defaults := &controller.TinkerbellReconciler{DefaultServiceAccount: o.defaultSA}
+	for i, obj := range objs {
+		objs[i] = defaults.Defaulted(obj)
 	}
 	// The objects of one file are the sites of one cluster: refused together as the operator would refuse them,
 	// and the CRDs rendered once, by the site that provides them.

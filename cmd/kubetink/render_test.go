@@ -221,3 +221,33 @@ func TestRenderCommandExitCode(t *testing.T) {
 		t.Errorf("legacy example rendered %d documents, want 5", n)
 	}
 }
+
+// TestRenderCommandDefaultServiceAccount: --default-service-account shows what the manager's flag of that name
+// makes: tenant.yaml, which names its account, renders as its golden file; the same Tinkerbell without one
+// renders with the default account in its place.
+func TestRenderCommandDefaultServiceAccount(t *testing.T) {
+	example := filepath.Join("..", "..", "examples", "tenant.yaml")
+	golden, err := os.ReadFile(filepath.Join("..", "..", "internal", "render", "testdata", "tenant.golden.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "", "render", "-f", example, "--default-service-account", "flux-default")
+	if err != nil {
+		t.Fatalf("render failed: %v", err)
+	}
+	if out != string(golden) {
+		t.Errorf("spec.serviceAccountName lost to --default-service-account:\n%s", out)
+	}
+	data, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unnamed := strings.Replace(string(data), "  serviceAccountName: flux-tenant\n", "", 1)
+	out, err = runCLI(t, unnamed, "render", "-f", "-", "--default-service-account", "flux-tenant")
+	if err != nil {
+		t.Fatalf("render failed: %v", err)
+	}
+	if unnamed == string(data) || out != string(golden) {
+		t.Errorf("--default-service-account does not fill an empty spec.serviceAccountName:\n%s", out)
+	}
+}

@@ -63,6 +63,10 @@ type TinkerbellReconciler struct {
 	// MigrationServiceAccount is the ServiceAccount migration Jobs run as, created in the Tinkerbell's namespace
 	// and bound to the kubetink-migration ClusterRole during an upgrade. Defaults to kubetink-migration.
 	MigrationServiceAccount string
+	// DefaultServiceAccount is the ServiceAccount, in a Tinkerbell's namespace, that the Flux controllers
+	// impersonate for a Tinkerbell that names none in spec.serviceAccountName (the manager's
+	// --default-service-account, with the meaning of the Flux controllers' flag of that name). Empty: none.
+	DefaultServiceAccount string
 
 	// watches registers the watches on the generated kinds once the apiserver serves them (tinkerbell_manager.go).
 	watches *engineWatches

@@ -418,7 +418,7 @@ func (r *TinkerbellReconciler) listServed(ctx context.Context, obj *kubetinkv1al
 // or the chart's Application, for the engine that installed it (the inventory's, which differs from spec.engine
 // while an engine switch waits for this upgrade), and returns them with that engine.
 func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructured.Unstructured, error) {
-	old := s.obj.DeepCopy()
+	old := r.Defaulted(s.obj).DeepCopy()
 	old.Spec.Version = s.upgrade.from
 	if installed := inventoryEngine(s.obj.Status.Inventory); installed != "" {
 		old.Spec.Engine = installed

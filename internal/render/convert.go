@@ -131,6 +131,7 @@ func convertKustomization(o *kustomizev1.Kustomization) map[string]any {
 	if s.Wait {
 		spec["wait"] = true
 	}
+	setString(spec, "serviceAccountName", s.ServiceAccountName)
 	return object(o.TypeMeta, o.ObjectMeta, spec)
 }
 
@@ -143,6 +144,7 @@ func convertHelmRelease(o *helmv2.HelmRelease) map[string]any {
 	setString(spec, "releaseName", s.ReleaseName)
 	setString(spec, "targetNamespace", s.TargetNamespace)
 	setString(spec, "storageNamespace", s.StorageNamespace)
+	setString(spec, "serviceAccountName", s.ServiceAccountName)
 	if i := s.Install; i != nil {
 		install := map[string]any{}
 		if i.CreateNamespace {

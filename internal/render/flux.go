@@ -125,7 +125,8 @@ func (b *builder) gitRepository() *sourcev1.GitRepository {
 }
 
 // kustomizations apply the CRDs, one per CRD directory. CRDs must never be deleted: pruning is off and deleting
-// the Kustomization orphans what it applied. Wait makes Ready mean the CRDs are established.
+// the Kustomization orphans what it applied. Wait makes Ready mean the CRDs are established. kustomize-controller
+// applies them as spec.serviceAccountName when the Tinkerbell names one (or the manager's default does).
 func (b *builder) kustomizations() []*kustomizev1.Kustomization {
 	paths, suffixes := crdPaths(b.obj, b.rel)
 	out := make([]*kustomizev1.Kustomization, 0, len(paths))
@@ -138,11 +139,12 @@ func (b *builder) kustomizations() []*kustomizev1.Kustomization {
 					Kind: sourcev1.GitRepositoryKind,
 					Name: CRDsSourceName(b.obj.Name),
 				},
-				Path:           "./" + p,
-				Interval:       b.interval(),
-				Prune:          false,
-				DeletionPolicy: kustomizev1.DeletionPolicyOrphan,
-				Wait:           true,
+				Path:               "./" + p,
+				Interval:           b.interval(),
+				Prune:              false,
+				DeletionPolicy:     kustomizev1.DeletionPolicyOrphan,
+				Wait:               true,
+				ServiceAccountName: b.obj.Spec.ServiceAccountName,
 			},
 		})
 	}
@@ -157,6 +159,9 @@ func (b *builder) helmRelease() *helmv2.HelmRelease {
 		// The stack chart's subcharts carry the CRDs in crds/, which Helm installs once.
 		crds = helmv2.Create
 	}
+	// Under an impersonated account the target namespace is the cluster admin's: the account's RoleBinding lives
+	// there, so it exists before the install, and creating it would take a right to patch a Namespace (its Pod
+	// Security labels included; Helm v4 applies the Namespace server-side, helm-controller v1.6.4).
 	hr := &helmv2.HelmRelease{
 		TypeMeta:   metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
 		ObjectMeta: b.objectMeta(HelmReleaseName(b.obj.Name, b.rel), ComponentRelease),
@@ -168,11 +173,13 @@ func (b *builder) helmRelease() *helmv2.HelmRelease {
 			Interval:        b.interval(),
 			ReleaseName:     ReleaseName(b.rel),
 			TargetNamespace: target,
+			// The account helm-controller impersonates, as kustomize-controller does for the CRDs.
+			ServiceAccountName: b.obj.Spec.ServiceAccountName,
 			// Helm keeps its release records beside the release, as "helm install -n <target>" does: two
 			// Tinkerbell objects in one namespace cannot collide, and an existing release is found where it is.
 			StorageNamespace: target,
 			Install: &helmv2.Install{
-				CreateNamespace: true,
+				CreateNamespace: b.obj.Spec.ServiceAccountName == "",
 				CRDs:            crds,
 				Remediation:     &helmv2.InstallRemediation{Retries: RemediationRetries},
 			},
