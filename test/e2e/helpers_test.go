@@ -127,7 +127,13 @@ func stopAll() {
 // ends of the logs when the test failed.
 func startEnv(t *testing.T) *localenv.Env {
 	t.Helper()
-	env, err := localenv.Start(context.Background(), localenv.Options{
+	return startEnvWith(t, nil)
+}
+
+// startEnvWith is startEnv with options changed by configure (nil: none).
+func startEnvWith(t *testing.T, configure func(*localenv.Options)) *localenv.Env {
+	t.Helper()
+	opts := localenv.Options{
 		WorkDir:         workDir(t),
 		ControlPlaneDir: os.Getenv("KUBEBUILDER_ASSETS"),
 		ClusterDir:      os.Getenv("CLUSTER_DIR"),
@@ -139,7 +145,11 @@ func startEnv(t *testing.T) *localenv.Env {
 		Charts:    localenv.E2ECharts,
 		ChartsDir: localenv.SharedChartsDir,
 		Logf:      func(format string, args ...any) { t.Logf(format, args...) },
-	})
+	}
+	if configure != nil {
+		configure(&opts)
+	}
+	env, err := localenv.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("failed to start the local stack: %v", err)
 	}

@@ -98,3 +98,30 @@ func TestExamples_ArgoCD(t *testing.T) {
 	g.Expect(opts).To(ContainElement("ServerSideApply=true"))
 	g.Expect(strings.Join(opts, ",")).NotTo(ContainSubstring("CreateNamespace"), "config/default brings its namespace")
 }
+
+// The Flux lockdown example installs the same release as the Flux example, as kustomize-controller's own account
+// (the lockdown would otherwise impersonate a tenant's in flux-system), with a patch of the manager's arguments
+// that the Flux API accepts. test/e2e (TestFluxLockdown) runs its flags and its tenant.yaml.
+func TestExamples_FluxLockdown(t *testing.T) {
+	g := NewWithT(t)
+	objs := readExample(t, "flux-lockdown/kubetink.yaml")
+	plain := readExample(t, "flux/kubetink.yaml")
+	repo, ks := find(objs, "GitRepository", "kubetink"), find(objs, "Kustomization", "kubetink")
+	g.Expect(repo).NotTo(BeNil())
+	g.Expect(ks).NotTo(BeNil())
+	g.Expect(repo.Object["spec"]).To(Equal(find(plain, "GitRepository", "kubetink").Object["spec"]), "the same source as examples/install/flux")
+	g.Expect(str(ks, "spec", "serviceAccountName")).To(Equal("kustomize-controller"))
+	g.Expect(str(ks, "spec", "path")).To(Equal("./config/default"))
+	patches, _, _ := unstructured.NestedSlice(ks.Object, "spec", "patches")
+	g.Expect(patches).To(HaveLen(1))
+	patch := patches[0].(map[string]any)
+	g.Expect(patch["target"]).To(Equal(map[string]any{"kind": "Deployment", "name": "kubetink-manager"}))
+	g.Expect(patch["patch"]).To(ContainSubstring("value: --default-service-account=flux-tenant"))
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
+	if err := k8sClient.Create(ctxBackground, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for _, u := range objs {
+		g.Expect(k8sClient.Create(ctxBackground, u.DeepCopy(), client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
+	}
+}

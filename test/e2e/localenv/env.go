@@ -84,6 +84,9 @@ type Options struct {
 	ChartsDir string
 	// ManagerArgs are added to "kubetink manager".
 	ManagerArgs []string
+	// FluxArgs are added to the Flux controllers' flags, by controller name ("helm-controller",
+	// "kustomize-controller", "source-controller"), such as the multi-tenancy lockdown's.
+	FluxArgs map[string][]string
 	// Logf prints progress; nil discards it.
 	Logf func(format string, args ...any)
 }
@@ -282,6 +285,7 @@ func (e *Env) startFlux(ctx context.Context) error {
 			"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info", "--log-encoding=console",
 			"--metrics-addr=" + loopback(metrics), "--health-addr=" + loopback(health),
 		}, c.extra...)
+		args = append(args, e.opts.FluxArgs[c.name]...)
 		// The Flux controllers have no --kubeconfig flag; they read KUBECONFIG.
 		p, err := startProcess(c.name, filepath.Join(e.LogDir, c.name+".log"),
 			[]string{"KUBECONFIG=" + e.Kubeconfig, "RUNTIME_NAMESPACE=" + FluxNamespace},
