@@ -39,6 +39,17 @@ const (
 	indexPublicIPFrom = ".spec.publicIPFrom"
 )
 
+// checkPolicy refuses a Tinkerbell that breaks the cluster admin's policy (package policy) before anything is
+// applied or changed, and imposes its defaults: the pinned Argo CD namespace. Fixing the spec or the manager's
+// flags starts a pass that gets past it.
+func (r *TinkerbellReconciler) checkPolicy(_ context.Context, s *scope) error {
+	if v := r.Policy.Check(s.obj); v != nil {
+		return stalled(v.Reason, "%s", v.Message)
+	}
+	s.facts.ArgoCDNamespace = r.Policy.ArgoCDNamespaceFor(s.obj)
+	return nil
+}
+
 // checkSite refuses a Tinkerbell that would share with another site of the cluster what a site owns alone (its
 // target namespace, the namespaces it serves, its public IP, CRDs of its epoch; see package sites), and finds the
 // site whose objects apply the CRDs for all of them. The Tinkerbells are read from the cache without copies:

@@ -433,7 +433,7 @@ func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructu
 			out = append(out, u)
 		}
 	}
-	return engineFor(old), out, nil
+	return r.engineFor(old), out, nil
 }
 
 // suspension reports whether the installed version's chart installers are paused, and which of them are still
