@@ -41,6 +41,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/controller"
+	"github.com/kubetink/kubetink/internal/policy"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/scheme"
 	"github.com/kubetink/kubetink/internal/version"
@@ -65,6 +66,7 @@ type managerOptions struct {
 	watchSelector   string
 	migrationImage  string
 	leaderElectNS   string
+	policy          policy.Settings
 }
 
 func newManagerCommand() *cobra.Command {
@@ -95,6 +97,7 @@ func newManagerCommand() *cobra.Command {
 	fs.StringVar(&o.watchSelector, "watch-label-selector", "", "Only reconcile Tinkerbell objects matching this label selector, e.g. 'kubetink.io/shard=a'.")
 	fs.StringVar(&o.migrationImage, "migration-image", "ghcr.io/kubetink/kubetink:"+version.Version, "Image of the migration Jobs (Kubetink's own; its entrypoint must be the kubetink binary).")
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace when running in a cluster.")
+	bindPolicyFlags(fs, &o.policy)
 	o.leaderElection.BindFlags(fs)
 	o.logOptions.BindFlags(fs)
 	o.rateLimiter.BindFlags(fs)
@@ -123,6 +126,9 @@ func runManager(o *managerOptions) error {
 	log := logger.NewLogger(o.logOptions)
 	ctrl.SetLogger(log)
 	log = log.WithName("setup")
+	if err := validatePolicy(o.policy); err != nil {
+		return err
+	}
 
 	cfg, err := restConfig(o)
 	if err != nil {
@@ -185,6 +191,7 @@ func runManager(o *managerOptions) error {
 		ControllerName:            controllerName,
 		DependencyRequeueInterval: o.requeueDep,
 		MigrationImage:            o.migrationImage,
+		Policy:                    o.policy,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr, controller.TinkerbellReconcilerOptions{
 		MaxConcurrentReconciles: o.concurrent,
