@@ -41,17 +41,13 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/controller"
+	"github.com/kubetink/kubetink/internal/policy"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/scheme"
 	"github.com/kubetink/kubetink/internal/version"
 )
 
 const controllerName = "kubetink"
-
-// defaultServiceAccountUsage describes --default-service-account of "kubetink manager" and "kubetink render".
-const defaultServiceAccountUsage = "ServiceAccount, in a Tinkerbell's namespace, that the Flux controllers impersonate " +
-	"for a Tinkerbell without spec.serviceAccountName (written to its HelmRelease and Kustomizations); empty means none. " +
-	"Set it to the Flux controllers' own --default-service-account. Not used with spec.engine ArgoCD."
 
 // managerOptions are the flags of "kubetink manager".
 type managerOptions struct {
@@ -70,7 +66,7 @@ type managerOptions struct {
 	watchSelector   string
 	migrationImage  string
 	leaderElectNS   string
-	defaultSA       string
+	policy          policy.Settings
 }
 
 func newManagerCommand() *cobra.Command {
@@ -100,8 +96,8 @@ func newManagerCommand() *cobra.Command {
 	fs.DurationVar(&o.requeueDep, "requeue-dependency", 10*time.Second, "How long to wait before looking again at generated objects that are not ready; their watches usually act sooner.")
 	fs.StringVar(&o.watchSelector, "watch-label-selector", "", "Only reconcile Tinkerbell objects matching this label selector, e.g. 'kubetink.io/shard=a'.")
 	fs.StringVar(&o.migrationImage, "migration-image", "ghcr.io/kubetink/kubetink:"+version.Version, "Image of the migration Jobs (Kubetink's own; its entrypoint must be the kubetink binary).")
-	fs.StringVar(&o.defaultSA, "default-service-account", "", defaultServiceAccountUsage)
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace when running in a cluster.")
+	bindPolicyFlags(fs, &o.policy)
 	o.leaderElection.BindFlags(fs)
 	o.logOptions.BindFlags(fs)
 	o.rateLimiter.BindFlags(fs)
@@ -130,6 +126,9 @@ func runManager(o *managerOptions) error {
 	log := logger.NewLogger(o.logOptions)
 	ctrl.SetLogger(log)
 	log = log.WithName("setup")
+	if err := validatePolicy(o.policy); err != nil {
+		return err
+	}
 
 	cfg, err := restConfig(o)
 	if err != nil {
@@ -192,7 +191,7 @@ func runManager(o *managerOptions) error {
 		ControllerName:            controllerName,
 		DependencyRequeueInterval: o.requeueDep,
 		MigrationImage:            o.migrationImage,
-		DefaultServiceAccount:     o.defaultSA,
+		Policy:                    o.policy,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr, controller.TinkerbellReconcilerOptions{
 		MaxConcurrentReconciles: o.concurrent,

@@ -32,8 +32,8 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/config/crd"
-	"github.com/kubetink/kubetink/internal/controller"
 	"github.com/kubetink/kubetink/internal/crdschema"
+	"github.com/kubetink/kubetink/internal/policy"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -44,7 +44,7 @@ type renderOptions struct {
 	nodeCIDRs      []string
 	loadBalancerIP string
 	engine         string
-	defaultSA      string
+	policy         policy.Settings
 }
 
 func newRenderCommand() *cobra.Command {
@@ -62,13 +62,15 @@ cluster: pass the facts the operator would read from it with flags.
 
 Each Tinkerbell is first checked as the API checks it on create, with the CRD built into this binary: what the
 API would refuse is refused with one line per error, naming the field and the rule in the apiserver's words, and
-the schema's defaults are filled in before rendering.`,
+the schema's defaults are filled in before rendering. Give it the manager's policy flags
+(--allowed-chart-url-prefixes and the others) and it then refuses what the operator would, with the same message.`,
 		Example: `  kubetink render -f examples/minimal.yaml
   kubetink render -f examples/minimal.yaml --engine argocd
   kubetink render -f examples/multi-site.yaml
   kubetink render -f tinkerbell.yaml --node-cidr 10.244.0.0/24 --node-cidr 10.244.1.0/24
   kubetink render -f tinkerbell.yaml --load-balancer-ip 192.168.2.50   # for spec.publicIPFrom
   kubetink render -f tinkerbell.yaml --default-service-account flux-tenant  # as the manager's flag
+  kubetink render -f tinkerbell.yaml --allowed-chart-url-prefixes oci://registry.example.com/charts
   cat tinkerbell.yaml | kubetink render -f -`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{shortLived: "true"},
@@ -80,8 +82,8 @@ the schema's defaults are filled in before rendering.`,
 	fs.StringVarP(&o.file, "file", "f", "", `Tinkerbell manifest(s) to render; "-" reads standard input.`)
 	fs.StringSliceVar(&o.nodeCIDRs, "node-cidr", nil, "Pod CIDR of a Node, used for the trusted proxies when spec.trustedProxies is empty; repeatable or comma-separated.")
 	fs.StringVar(&o.loadBalancerIP, "load-balancer-ip", "", "LoadBalancer IP of the Service named by spec.publicIPFrom.")
-	fs.StringVar(&o.defaultSA, "default-service-account", "", defaultServiceAccountUsage+" As the manager's flag.")
 	fs.StringVar(&o.engine, "engine", "", "GitOps engine to render for, flux or argocd, instead of the object's spec.engine.")
+	bindPolicyFlags(fs, &o.policy)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
@@ -101,6 +103,9 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := validatePolicy(o.policy); err != nil {
+		return err
+	}
 	var data []byte
 	if o.file == "-" {
 		data, err = io.ReadAll(stdin)
@@ -114,14 +119,20 @@ func runRender(stdin io.Reader, stdout io.Writer, o *renderOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
+	// The cluster admin's policy, as the manager with the same flags checks it, with the same message.
+	for _, obj := range objs {
+		if v := o.policy.Check(obj); v != nil {
+			return fmt.Errorf("%s: %s/%s: %s: %s", o.file, obj.Namespace, obj.Name, v.Reason, v.Message)
+		}
+	}
 	// The manager's defaults, applied to the objects as stored, as the manager applies them.
-	defaults := &controller.TinkerbellReconciler{DefaultServiceAccount: o.defaultSA}
 	for i, obj := range objs {
-		objs[i] = defaults.Defaulted(obj)
+		objs[i] = o.policy.Defaulted(obj)
 	}
 	// The objects of one file are the sites of one cluster: refused together as the operator would refuse them,
 	// and the CRDs rendered once, by the site that provides them.
-	results, err := render.Sites(objs, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP})
+	results, err := render.Sites(objs, values.Facts{NodePodCIDRs: o.nodeCIDRs, LoadBalancerIP: o.loadBalancerIP,
+		ArgoCDNamespace: o.policy.ArgoCDNamespace})
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}

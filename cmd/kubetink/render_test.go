@@ -251,3 +251,43 @@ func TestRenderCommandDefaultServiceAccount(t *testing.T) {
 		t.Errorf("--default-service-account does not fill an empty spec.serviceAccountName:\n%s", out)
 	}
 }
+
+// TestRenderCommandPolicy: with the manager's policy flags, render refuses what the operator would, with the
+// operator's reason and message, and renders Applications in the pinned Argo CD namespace.
+func TestRenderCommandPolicy(t *testing.T) {
+	example := filepath.Join("..", "..", "examples", "minimal.yaml")
+	if _, err := runCLI(t, "", "render", "-f", example); err != nil {
+		t.Fatalf("render without a policy failed: %v", err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--allowed-chart-url-prefixes", "oci://ghcr.io/tinkerbell/chart"},
+			`ChartURLNotAllowed: the chart URL of v0.25.0, "oci://ghcr.io/tinkerbell/charts/tinkerbell", is not allowed by the cluster admin's allowed-chart-url-prefixes`},
+		{[]string{"--allowed-crd-source-prefixes", "https://github.com/tinkerbell/tinkerbell-evil"},
+			`CRDSourceNotAllowed: the CRD source of v0.25.0, "https://github.com/tinkerbell/tinkerbell", is not allowed`},
+		{[]string{"--allowed-target-namespaces", "sites-*,lab"},
+			`TargetNamespaceNotAllowed: spec.targetNamespace "tinkerbell" is not allowed by the cluster admin's allowed-target-namespaces: use one matching sites-*, lab`},
+		{[]string{"--engine", "argocd", "--argocd-allowed-projects", "tinkerbell"},
+			`ArgoCDProjectNotAllowed: the default Argo CD project "default" is not allowed`},
+		{[]string{"--allowed-chart-url-prefixes", "ghcr.io/tinkerbell"}, `--allowed-chart-url-prefixes: "ghcr.io/tinkerbell" is not an absolute URL`},
+	} {
+		_, err := runCLI(t, "", append([]string{"render", "-f", example}, tc.flags...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("render %v = %v, want an error containing %q", tc.flags, err, tc.want)
+		}
+	}
+	allowed := []string{"--allowed-chart-url-prefixes", "oci://ghcr.io/tinkerbell/charts", "--allowed-crd-source-prefixes",
+		"https://github.com/tinkerbell", "--allowed-target-namespaces", "tinkerbell", "--argocd-allowed-projects", "default"}
+	if _, err := runCLI(t, "", append([]string{"render", "-f", example}, allowed...)...); err != nil {
+		t.Errorf("render with a policy that allows the example failed: %v", err)
+	}
+	out, err := runCLI(t, "", "render", "-f", example, "--engine", "argocd", "--argocd-namespace", "gitops")
+	if err != nil {
+		t.Fatalf("render --argocd-namespace failed: %v", err)
+	}
+	if n := strings.Count(out, "kind: Application\n"); n == 0 || strings.Count(out, "\n  namespace: gitops\n") != n {
+		t.Errorf("want every Application in namespace gitops:\n%s", out)
+	}
+}

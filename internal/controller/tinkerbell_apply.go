@@ -54,7 +54,7 @@ const (
 // are applied: with nothing installed from it, there is nothing to upgrade early. Before anything, the objects of
 // an engine the Tinkerbell no longer uses are retired.
 func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
-	e := engineFor(s.obj)
+	e := r.engineFor(s.obj)
 	if err := r.watches.ensure(e); err != nil {
 		return err
 	}
@@ -154,8 +154,8 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 	if live != nil {
 		// Applications of all Tinkerbells share a namespace: never take over another one's.
 		if other := ownedByAnother(live, s.obj); other != "" {
-			return stalled(kubetinkv1alpha1.RenderFailedReason, "%s %s/%s already belongs to Tinkerbell %s; rename this Tinkerbell or set another spec.argoCD.namespace",
-				desired.GetKind(), desired.GetNamespace(), desired.GetName(), other)
+			return stalled(kubetinkv1alpha1.RenderFailedReason, "%s %s/%s already belongs to Tinkerbell %s; rename this Tinkerbell%s",
+				desired.GetKind(), desired.GetNamespace(), desired.GetName(), other, r.orArgoCDNamespace(" or set another spec.argoCD.namespace"))
 		}
 	}
 	// The apiserver's response is decoded into desired: the object as it is now.
@@ -345,4 +345,13 @@ func isSubset(desired, live any) bool {
 	default:
 		return reflect.DeepEqual(desired, live)
 	}
+}
+
+// orArgoCDNamespace returns advice to change spec.argoCD.namespace, or "" when the cluster admin pinned the
+// namespace (--argocd-namespace) and another one would be refused.
+func (r *TinkerbellReconciler) orArgoCDNamespace(advice string) string {
+	if r.Policy.ArgoCDNamespace != "" {
+		return ""
+	}
+	return advice
 }

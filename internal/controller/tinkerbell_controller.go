@@ -40,6 +40,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/metrics"
+	"github.com/kubetink/kubetink/internal/policy"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -63,10 +64,9 @@ type TinkerbellReconciler struct {
 	// MigrationServiceAccount is the ServiceAccount migration Jobs run as, created in the Tinkerbell's namespace
 	// and bound to the kubetink-migration ClusterRole during an upgrade. Defaults to kubetink-migration.
 	MigrationServiceAccount string
-	// DefaultServiceAccount is the ServiceAccount, in a Tinkerbell's namespace, that the Flux controllers
-	// impersonate for a Tinkerbell that names none in spec.serviceAccountName (the manager's
-	// --default-service-account, with the meaning of the Flux controllers' flag of that name). Empty: none.
-	DefaultServiceAccount string
+	// Policy is the cluster admin's limits on what a Tinkerbell may name (the manager's --allowed-* and --argocd-*
+	// flags) and the defaults it imposes (--default-service-account); the zero value allows everything.
+	Policy policy.Settings
 
 	// watches registers the watches on the generated kinds once the apiserver serves them (tinkerbell_manager.go).
 	watches *engineWatches
@@ -194,6 +194,7 @@ func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alp
 		name string
 		run  func(context.Context, *scope) error
 	}{
+		{"check_policy", r.checkPolicy},         // the cluster admin's limits, before anything is read or written
 		{"check_site", r.checkSite},             // what a site owns alone; which site applies the CRDs
 		{"check_version", r.checkVersion},       // supported, and no silent downgrade
 		{"gather_facts", r.gatherFacts},         // node pod CIDRs, LoadBalancer IP

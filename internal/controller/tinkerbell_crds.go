@@ -78,7 +78,7 @@ func holdCRDKustomizations(source *unstructured.Unstructured) bool {
 // its current spec and every CRD Kustomization is ready by the engine's readiness (which checks the artifact it
 // applied), or every CRD Application is Healthy and Synced.
 func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, error) {
-	e := engineFor(s.obj)
+	e := r.engineFor(s.obj)
 	source, err := r.crdSource(ctx, s)
 	if err != nil {
 		return false, err

@@ -87,10 +87,12 @@ type engine interface {
 // engines are both engines, for what the manager sets up for either (watches, the cache).
 var engines = []engine{fluxEngine{}, argoCDEngine{}}
 
-// engineFor returns the engine of the Tinkerbell's spec.engine.
-func engineFor(obj *kubetinkv1alpha1.Tinkerbell) engine {
+// engineFor returns the engine of the Tinkerbell's spec.engine. Its Argo CD namespace is the one the cluster
+// admin's policy gives (policy.Settings.ArgoCDNamespaceFor), as in render: Applications are created there, and
+// those left in another one (a former spec.argoCD.namespace or pinned namespace) are retired.
+func (r *TinkerbellReconciler) engineFor(obj *kubetinkv1alpha1.Tinkerbell) engine {
 	if obj.GetEngine() == kubetinkv1alpha1.EngineArgoCD {
-		return argoCDEngine{namespace: obj.GetArgoCDNamespace()}
+		return argoCDEngine{namespace: r.Policy.ArgoCDNamespaceFor(obj)}
 	}
 	return fluxEngine{}
 }
@@ -141,7 +143,7 @@ func (r *TinkerbellReconciler) retireEngine(ctx context.Context, s *scope) error
 	if s.obj.Status.Inventory == nil {
 		return nil
 	}
-	current := engineFor(s.obj)
+	current := r.engineFor(s.obj)
 	var gone []string
 	for _, ref := range inventory.Diff(s.obj.Status.Inventory, inventory.New(s.result.Objects...)) {
 		u, err := inventory.Object(ref)

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/policy"
 	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
@@ -104,7 +105,7 @@ func TestTinkerbellReconciler_ServiceAccountChangesInPlace(t *testing.T) {
 // watches on the generated objects would reconcile the same Tinkerbell without the default.
 func TestTinkerbellReconciler_DefaultServiceAccount(t *testing.T) {
 	g := NewWithT(t)
-	r := &TinkerbellReconciler{DefaultServiceAccount: "flux-default"}
+	r := &TinkerbellReconciler{Policy: policy.Settings{DefaultServiceAccount: "flux-default"}}
 	for name, c := range map[string]struct{ spec, want string }{
 		"default": {"", "flux-default"},
 		"named":   {"flux-own", "flux-own"},

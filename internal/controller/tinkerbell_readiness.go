@@ -38,7 +38,7 @@ const maxMessage = 1024
 func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) error {
 	components := make([]kubetinkv1alpha1.ComponentStatus, 0, len(s.result.Objects))
 	var stalledOn *kubetinkv1alpha1.ComponentStatus
-	e := engineFor(s.obj)
+	e := r.engineFor(s.obj)
 	rev, err := r.revisions(ctx, s)
 	if err != nil {
 		return err

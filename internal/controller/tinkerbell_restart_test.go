@@ -41,13 +41,13 @@ import (
 )
 
 // ownManager runs a manager of its own for Tinkerbells labelled with ownManagerLabel=name; stop it to simulate the
-// operator going away at any moment.
+// operator going away at any moment. configure sets the reconciler's options, as the manager's flags do.
 type ownManager struct {
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startOwnManager(t testing.TB, g *WithT, name string) *ownManager {
+func startOwnManager(t testing.TB, g *WithT, name string, configure ...func(*TinkerbellReconciler)) *ownManager {
 	t.Helper()
 	mgr, err := ctrl.NewManager(testEnv.Config, ctrl.Options{
 		Scheme:  k8sClient.Scheme(),
@@ -60,6 +60,9 @@ func startOwnManager(t testing.TB, g *WithT, name string) *ownManager {
 	r := &TinkerbellReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ControllerName: "kubetink",
 		DependencyRequeueInterval: time.Second, MigrationImage: "ghcr.io/kubetink/kubetink:test",
+	}
+	for _, c := range configure {
+		c(r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.Expect(r.SetupWithManager(ctx, mgr, TinkerbellReconcilerOptions{MaxConcurrentReconciles: 2, SkipNameValidation: true})).To(Succeed())

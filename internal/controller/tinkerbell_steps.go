@@ -39,6 +39,17 @@ const (
 	indexPublicIPFrom = ".spec.publicIPFrom"
 )
 
+// checkPolicy refuses a Tinkerbell that breaks the cluster admin's policy (package policy) before anything is
+// applied or changed, and imposes its defaults: the pinned Argo CD namespace. Fixing the spec or the manager's
+// flags starts a pass that gets past it.
+func (r *TinkerbellReconciler) checkPolicy(_ context.Context, s *scope) error {
+	if v := r.Policy.Check(s.obj); v != nil {
+		return stalled(v.Reason, "%s", v.Message)
+	}
+	s.facts.ArgoCDNamespace = r.Policy.ArgoCDNamespaceFor(s.obj)
+	return nil
+}
+
 // checkSite refuses a Tinkerbell that would share with another site of the cluster what a site owns alone (its
 // target namespace, the namespaces it serves, its public IP, CRDs of its epoch; see package sites), and finds the
 // site whose objects apply the CRDs for all of them. The Tinkerbells are read from the cache without copies:
@@ -167,7 +178,7 @@ func loadBalancerIPv4(svc *corev1.Service) string {
 
 // render turns the spec and the facts into the objects to apply, and records the facts used in status.
 func (r *TinkerbellReconciler) render(_ context.Context, s *scope) error {
-	res, err := render.Render(r.Defaulted(s.obj), s.facts)
+	res, err := render.Render(r.Policy.Defaulted(s.obj), s.facts)
 	if err != nil {
 		return stalled(kubetinkv1alpha1.RenderFailedReason, "%s", err.Error())
 	}
@@ -175,18 +186,4 @@ func (r *TinkerbellReconciler) render(_ context.Context, s *scope) error {
 	s.obj.Status.PublicIP = res.PublicIP
 	s.obj.Status.TrustedProxies = res.TrustedProxies
 	return nil
-}
-
-// Defaulted returns obj as the manager renders it: with the manager-wide defaults filled in where the spec
-// leaves them empty (spec.serviceAccountName from DefaultServiceAccount). It returns a copy when a default
-// applies and obj itself otherwise; the status is never written from the copy, so a default shows in the
-// generated objects only, and changing the flag changes them in place on the next pass. "kubetink render" calls
-// it too, so that it prints what the cluster gets.
-func (r *TinkerbellReconciler) Defaulted(obj *kubetinkv1alpha1.Tinkerbell) *kubetinkv1alpha1.Tinkerbell {
-	if obj.Spec.ServiceAccountName != "" || r.DefaultServiceAccount == "" {
-		return obj
-	}
-	out := obj.DeepCopy()
-	out.Spec.ServiceAccountName = r.DefaultServiceAccount
-	return out
 }

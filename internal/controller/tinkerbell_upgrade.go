@@ -418,7 +418,7 @@ func (r *TinkerbellReconciler) listServed(ctx context.Context, obj *kubetinkv1al
 // or the chart's Application, for the engine that installed it (the inventory's, which differs from spec.engine
 // while an engine switch waits for this upgrade), and returns them with that engine.
 func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructured.Unstructured, error) {
-	old := r.Defaulted(s.obj).DeepCopy()
+	old := r.Policy.Defaulted(s.obj).DeepCopy()
 	old.Spec.Version = s.upgrade.from
 	if installed := inventoryEngine(s.obj.Status.Inventory); installed != "" {
 		old.Spec.Engine = installed
@@ -433,7 +433,7 @@ func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructu
 			out = append(out, u)
 		}
 	}
-	return engineFor(old), out, nil
+	return r.engineFor(old), out, nil
 }
 
 // suspension reports whether the installed version's chart installers are paused, and which of them are still

@@ -89,8 +89,8 @@ func (b *builder) applications(vals map[string]any) []*unstructured.Unstructured
 	return append(out, b.chartApplication(vals))
 }
 
-// application returns an Application with Kubetink's labels, in spec.argoCD.namespace. Owner references cannot
-// cross namespaces: the labels, the inventory and the Tinkerbell's finalizer tie it to its Tinkerbell.
+// application returns an Application with Kubetink's labels, in the builder's Argo CD namespace. Owner references
+// cannot cross namespaces: the labels, the inventory and the Tinkerbell's finalizer tie it to its Tinkerbell.
 func (b *builder) application(name, component string, wave int, spec map[string]any) *unstructured.Unstructured {
 	spec["project"] = b.obj.GetArgoCDProject()
 	return &unstructured.Unstructured{Object: map[string]any{
@@ -98,7 +98,7 @@ func (b *builder) application(name, component string, wave int, spec map[string]
 		"kind":       ApplicationKind,
 		"metadata": map[string]any{
 			"name":      name,
-			"namespace": b.obj.GetArgoCDNamespace(),
+			"namespace": b.argoCDNamespace,
 			"labels": map[string]any{
 				LabelName:      b.obj.Name,
 				LabelNamespace: b.obj.Namespace,

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/values"
 )
 
 func newArgoObj(version string) *kubetinkv1alpha1.Tinkerbell {
@@ -249,6 +250,26 @@ func TestRenderApplicationLongNames(t *testing.T) {
 				t.Errorf("name %s is used twice", u.GetName())
 			}
 			seen[u.GetName()] = true
+		}
+	}
+}
+
+// TestRenderApplicationsPinnedNamespace: the namespace the cluster admin pinned (values.Facts.ArgoCDNamespace)
+// holds every Application, whether spec.argoCD.namespace is unset or names it too.
+func TestRenderApplicationsPinnedNamespace(t *testing.T) {
+	for _, specNS := range []string{"", "gitops"} {
+		obj := newArgoObj("v0.25.0")
+		if specNS != "" {
+			obj.Spec.ArgoCD = &kubetinkv1alpha1.ArgoCDSpec{Namespace: specNS}
+		}
+		res, err := Render(obj, values.Facts{ArgoCDNamespace: "gitops"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range res.Objects {
+			if u.GetNamespace() != "gitops" {
+				t.Errorf("spec.argoCD.namespace %q: %s is in namespace %q, want gitops", specNS, u.GetName(), u.GetNamespace())
+			}
 		}
 	}
 }

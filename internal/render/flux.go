@@ -49,6 +49,9 @@ type builder struct {
 	// crds is true when this Tinkerbell's objects apply the CRDs: Kubetink manages them and no other site of
 	// the cluster provides them (values.Facts.PrimarySite).
 	crds bool
+	// argoCDNamespace is where the Applications go: values.Facts.ArgoCDNamespace, or spec.argoCD.namespace and
+	// its default.
+	argoCDNamespace string
 }
 
 // objectMeta returns the name, namespace and labels of a generated object.

@@ -61,7 +61,7 @@ type Result struct {
 	Release catalog.Release
 	// Objects are the objects to apply, in a fixed order. Flux: OCIRepository, GitRepository, Kustomization(s),
 	// HelmRelease, in the Tinkerbell's namespace. Argo CD: the CRDs' Application(s), then the chart's, in
-	// spec.argoCD.namespace.
+	// the pinned Argo CD namespace (values.Facts.ArgoCDNamespace) or else spec.argoCD.namespace.
 	Objects []*unstructured.Unstructured
 	// ValuesDigest is "sha256:<hex>" of the canonical JSON of the Helm values.
 	ValuesDigest string
@@ -104,7 +104,10 @@ func Render(obj *kubetinkv1alpha1.Tinkerbell, facts values.Facts) (*Result, erro
 		return nil, err
 	}
 
-	b := &builder{obj: obj, rel: rel, crds: obj.CRDsManaged() && facts.PrimarySite == ""}
+	b := &builder{obj: obj, rel: rel, crds: obj.CRDsManaged() && facts.PrimarySite == "", argoCDNamespace: facts.ArgoCDNamespace}
+	if b.argoCDNamespace == "" {
+		b.argoCDNamespace = obj.GetArgoCDNamespace()
+	}
 	var objects []*unstructured.Unstructured
 	if engine == kubetinkv1alpha1.EngineArgoCD {
 		objects = b.applications(vals)

@@ -46,6 +46,10 @@ type Facts struct {
 	// every site, so this one renders no CRD objects and runs neither controller. The CRDs stay Kubetink's either
 	// way, so the binary's own CRD migration stays off.
 	PrimarySite string
+	// ArgoCDNamespace is the namespace the Argo CD Applications go to when the cluster admin pinned one (the
+	// manager's --argocd-namespace; policy.Settings.ArgoCDNamespaceFor); empty means spec.argoCD.namespace or its
+	// default. The values do not depend on it.
+	ArgoCDNamespace string
 }
 
 // Generate returns the Helm values for rel's chart: the values Kubetink derives from the spec and the facts,

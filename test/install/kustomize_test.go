@@ -60,6 +60,8 @@ func TestDefault_IsACompleteInstall(t *testing.T) {
 		"ConfigMap/kubetink-system/kubetink-manager-guardrails",
 		"ValidatingAdmissionPolicy//kubetink-manager-migration-image",
 		"ValidatingAdmissionPolicyBinding//kubetink-manager-migration-image",
+		"ValidatingAdmissionPolicy//kubetink-tinkerbell-policy",
+		"ValidatingAdmissionPolicyBinding//kubetink-tinkerbell-policy",
 		"Deployment/kubetink-system/kubetink-manager",
 		"Service/kubetink-system/kubetink-metrics",
 	))
