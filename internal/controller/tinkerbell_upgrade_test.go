@@ -193,7 +193,10 @@ func TestTinkerbellReconciler_UpgradeRunsMigrationJobs(t *testing.T) {
 		"--tinkerbell-host=tink.example.com"))
 	g.Expect(pre.Spec.Template.Spec.Containers[0].Args).NotTo(ContainElement(HavePrefix("--artifacts-file-server")),
 		"only leaving the legacy stack moves URLs to the artifacts file server")
-	g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradePreMigrate))
+	// The pass that created the Job records the phase when it ends, a moment later.
+	g.Eventually(func(g Gomega) {
+		g.Expect(getTinkerbell(g, tb).Status.Upgrade).To(HaveField("Phase", kubetinkv1alpha1.UpgradePreMigrate))
+	}, timeout, interval).Should(Succeed())
 	g.Expect(pre.Spec.Template.Spec.ServiceAccountName).To(Equal("kubetink-migration"))
 	g.Expect(pre.OwnerReferences).To(ConsistOf(HaveField("Name", "site")))
 	// While it runs, the installed release is suspended and nothing of the new version is applied.
