@@ -762,10 +762,11 @@ func (r *TinkerbellReconciler) ensureMigrationAccess(ctx context.Context, obj *k
 // was then.
 func (r *TinkerbellReconciler) deleteMigrationBindings(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
 	name := migrationBindingName(migrationClusterRole, obj)
-	bindings := []client.Object{
+	bindings := make([]client.Object, 0, 4)
+	bindings = append(bindings,
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: migrationBindingName(migrationCRDsClusterRole, obj)}},
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}},
-	}
+	)
 	for _, ns := range slices.Compact([]string{obj.Namespace, obj.GetTargetNamespace()}) {
 		bindings = append(bindings, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
 	}

@@ -196,11 +196,12 @@ func TestRBAC_MigrationServiceAccount(t *testing.T) {
 	// Bind it as the manager does for a Job of a site of scope Namespace.
 	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "kubetink-migration"}}
 	name := "kubetink-migration:" + ns + ":tinkerbell"
-	bindings := []client.Object{&rbacv1.ClusterRoleBinding{
+	bindings := make([]client.Object, 0, 3)
+	bindings = append(bindings, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubetink-migration-crds:" + ns + ":tinkerbell"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubetink-migration-crds"},
 		Subjects:   subjects,
-	}}
+	})
 	for _, n := range []string{ns, served} {
 		bindings = append(bindings, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: n, Name: name},
