@@ -165,7 +165,9 @@ type TinkerbellSpec struct {
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 
-	// suspend stops Kubetink from changing anything for this object; the services keep running.
+	// suspend stops Kubetink from changing anything for this object; the services keep running. The one
+	// exception: during an upgrade, the migration Job's RBAC bindings are removed, so that no Job keeps its
+	// rights while suspended (a running Job then fails; it is retried once resumed, on a reconcile request).
 	// +optional
 	Suspend bool `json:"suspend,omitempty"` //nolint:kubeapilinter // Flux-style suspend: false and unset both mean not suspended.
 

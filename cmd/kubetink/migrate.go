@@ -40,7 +40,7 @@ type migrateOptions struct {
 	from, to        string
 	phase           string
 	dryRun          bool
-	namespace       string
+	namespaces      []string
 	publicIP        string
 	hosts           []string
 	artifacts       string
@@ -73,8 +73,9 @@ stack upgraded by other means, or to restore.`,
 		Example: `  # Preview the PreUpgrade phase of the legacy stack upgrade.
   kubetink migrate --from 0.6.2 --to v0.22.1 --phase pre --dry-run
 
-  # Run the PostUpgrade phase once the v0.23.0 CRDs are installed.
-  kubetink migrate --from v0.22.1 --to v0.23.0 --phase post --public-ip 192.168.2.111 --tinkerbell-host tink.example.com
+  # Run the PostUpgrade phase once the v0.23.0 CRDs are installed, for the objects of two namespaces only.
+  kubetink migrate --from v0.22.1 --to v0.23.0 --phase post --public-ip 192.168.2.111 --tinkerbell-host tink.example.com \
+    --namespace site-a --namespace site-b
 
   # Leave the legacy stack: its Hook file server URLs move to the new artifacts file server.
   kubetink migrate --from 0.6.2 --to v0.25.0 --phase post --public-ip 192.168.2.111 \
@@ -93,7 +94,7 @@ stack upgraded by other means, or to restore.`,
 	fs.StringVar(&o.to, "to", "", `The Tinkerbell version to upgrade to, e.g. "v0.22.1".`)
 	fs.StringVar(&o.phase, "phase", "all", "Which migrations to run: pre (before the upgrade), post (after it) or all.")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "Send every change with dryRun=All: the apiserver validates it but stores nothing.")
-	fs.StringVarP(&o.namespace, "namespace", "n", "", "Only migrate objects in this namespace (default: all namespaces).")
+	fs.StringArrayVarP(&o.namespaces, "namespace", "n", nil, "Only migrate (or restore) the objects of this namespace; repeat it for several (default: all namespaces). The preflight, the backups and the restore look only there.")
 	fs.StringVar(&o.publicIP, "public-ip", "", "Tinkerbell's public IP: only URLs on Tinkerbell's own addresses follow its port and path changes.")
 	fs.StringArrayVar(&o.hosts, "tinkerbell-host", nil, "Another host name (matched in any case) or address Tinkerbell is reached by (repeatable).")
 	fs.StringVar(&o.artifacts, "artifacts-file-server", "", "The new release's artifacts file server URL (spec.artifactsFileServer): leaving the legacy stack, URLs of its Hook file server (port 8080 on Tinkerbell's address) move there; without it they are left and listed.")
@@ -131,7 +132,7 @@ func runMigrate(cmd *cobra.Command, o *migrateOptions) error {
 		return err
 	}
 	r, err := runner.New(client, runner.Options{
-		From: o.from, To: o.to, Phases: phases, Namespace: o.namespace,
+		From: o.from, To: o.to, Phases: phases, Namespaces: o.namespaces,
 		PublicIP: o.publicIP, Hosts: o.hosts, ArtifactsFileServer: o.artifacts, BackupNamespace: o.backupNamespace,
 		DryRun: o.dryRun, SkipPreflight: o.skipPreflight, Workers: o.concurrent,
 	})
@@ -187,7 +188,7 @@ func runRestore(cmd *cobra.Command, o *migrateOptions, phases []migration.Phase)
 		fmt.Fprintln(out, "Dry run: the apiserver validates every change but stores nothing.")
 	}
 	results, err := runner.Restore(cmd.Context(), client, runner.RestoreOptions{
-		Migrations: names, BackupNamespace: o.backupNamespace, Namespace: o.namespace, DryRun: o.dryRun,
+		Migrations: names, BackupNamespace: o.backupNamespace, Namespaces: o.namespaces, DryRun: o.dryRun,
 		Workers: o.concurrent,
 	})
 	for _, res := range results {

@@ -19,6 +19,7 @@ package controller
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -29,13 +30,21 @@ import (
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
-// The ClusterRole shipped for migration Jobs grants exactly what "kubetink migrate" needs.
+// The ClusterRoles shipped for migration Jobs grant exactly what "kubetink migrate" needs.
 func TestMigrationClusterRoleMatchesTheCode(t *testing.T) {
 	g := NewWithT(t)
 	data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "config", "rbac", "migration_role.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
-	role := &rbacv1.ClusterRole{}
-	g.Expect(yaml.Unmarshal(data, role)).To(Succeed())
-	g.Expect(role.Name).To(Equal(migrationClusterRole))
-	g.Expect(role.Rules).To(Equal(migration.RBACRules()))
+	docs := strings.Split(string(data), "\n---\n")
+	g.Expect(docs).To(HaveLen(2))
+	roles := map[string][]rbacv1.PolicyRule{}
+	for _, doc := range docs {
+		role := &rbacv1.ClusterRole{}
+		g.Expect(yaml.Unmarshal([]byte(doc), role)).To(Succeed())
+		roles[role.Name] = role.Rules
+	}
+	g.Expect(roles).To(Equal(map[string][]rbacv1.PolicyRule{
+		migrationClusterRole:     migration.RBACRules(),
+		migrationCRDsClusterRole: migration.CRDRBACRules(),
+	}))
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -36,6 +37,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
@@ -82,9 +84,11 @@ func runSuite(m *testing.M) int {
 	mgr, err := ctrl.NewManager(testEnv.Config, ctrl.Options{
 		Scheme:  k8sClient.Scheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		// Tinkerbells labelled for a test's own manager (see the restart test) are not this manager's.
+		// Tinkerbells labelled for a test's own manager (see the restart test) are not this manager's. Jobs are
+		// cached as cmd/kubetink caches them: only those labelled as Kubetink's.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&kubetinkv1alpha1.Tinkerbell{}: {Label: labels.NewSelector().Add(ownManagerRequirement(selection.DoesNotExist))},
+			&batchv1.Job{}:                 {Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})},
 		}},
 		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
 			c, err := client.New(cfg, opts)

@@ -62,7 +62,7 @@ type TinkerbellReconciler struct {
 	// MigrationImage is the image of the migration Jobs: Kubetink's own, whose entrypoint is the kubetink binary.
 	MigrationImage string
 	// MigrationServiceAccount is the ServiceAccount migration Jobs run as, created in the Tinkerbell's namespace
-	// and bound to the kubetink-migration ClusterRole during an upgrade. Defaults to kubetink-migration.
+	// and bound to the migration ClusterRoles while a migration Job runs. Defaults to kubetink-migration.
 	MigrationServiceAccount string
 	// Policy is the cluster admin's limits on what a Tinkerbell may name (the manager's --allowed-* and --argocd-*
 	// flags) and the defaults it imposes (--default-service-account); the zero value allows everything.
@@ -132,10 +132,11 @@ func waiting(reason, format string, args ...any) error {
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // The migration Jobs' ServiceAccount, created in the Tinkerbell's namespace (config/policy pins its name).
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create
-// The binding of that ServiceAccount to kubetink-migration, created for an upgrade and deleted after it.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings,verbs=create;delete
-// Binding a ClusterRole needs bind on it (or holding all its rules): kubetink-migration only.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kubetink-migration
+// The bindings of that ServiceAccount to kubetink-migration (RoleBindings in the namespaces a site serves, or a
+// ClusterRoleBinding for scope Cluster) and to kubetink-migration-crds, which exist only while a Job runs.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterrolebindings;rolebindings,verbs=create;delete
+// Binding a ClusterRole needs bind on it (or holding all its rules): the two migration ClusterRoles only.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kubetink-migration;kubetink-migration-crds
 // Upgrade preflight: running Workflows and BMC Jobs block an upgrade; while one waits, their changes are watched
 // (metadata only) to look again as soon as one finishes.
 // +kubebuilder:rbac:groups=tinkerbell.org,resources=workflows,verbs=list;watch
@@ -181,7 +182,9 @@ func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	if obj.Spec.Suspend {
 		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
-		return ctrl.Result{}, nil
+		// The one change a suspended Tinkerbell still gets: its migration account loses its bindings, so that no
+		// migration Job acts with them while nobody watches it (a running Job then fails; resuming retries it).
+		return ctrl.Result{}, r.suspendMigrationAccess(ctx, obj)
 	}
 	return r.reconcile(ctx, obj)
 }

@@ -71,7 +71,7 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 		}
 	}
 
-	if err := r.deleteMigrationBinding(ctx, obj); err != nil {
+	if err := r.deleteMigrationBindings(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
 	metrics.DeleteTinkerbell(obj.Namespace, obj.Name)

@@ -36,6 +36,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -50,6 +51,9 @@ import (
 const (
 	// migrationClusterRole is the ClusterRole (config/rbac/migration_role.yaml) holding migration.RBACRules().
 	migrationClusterRole = "kubetink-migration"
+	// migrationCRDsClusterRole is the ClusterRole holding migration.CRDRBACRules(): the Job's one cluster-scoped
+	// read.
+	migrationCRDsClusterRole = "kubetink-migration-crds"
 	// generationAnnotation and requestAnnotation record on a migration Job the Tinkerbell generation and
 	// reconcile request it was created for; a failed Job is retried only when either moves on.
 	generationAnnotation = "kubetink.io/tinkerbell-generation"
@@ -94,10 +98,15 @@ func (r *TinkerbellReconciler) beginUpgrade(ctx context.Context, s *scope) error
 	}
 	st, change := migration.Begin(installed, desired, recorded, s.obj.AllowDowngrade(), metav1.Now())
 	switch change {
-	case migration.Cancelled:
-		if err := r.deleteMigrationBinding(ctx, s.obj); err != nil {
+	case migration.Cancelled, migration.Superseded:
+		// No Job of the recorded upgrade may go on with the migration account's rights: the upgrade it belongs to
+		// is abandoned, or starts over from Preflight.
+		if err := r.deleteMigrationBindings(ctx, s.obj); err != nil {
 			return err
 		}
+	}
+	switch change {
+	case migration.Cancelled:
 		conditions.Delete(s.obj, kubetinkv1alpha1.MigratedCondition)
 		r.event(s.obj, "UpgradeCancelled", "upgrade from %s to %s cancelled in phase %s: spec.version is %s",
 			recorded.FromVersion, recorded.ToVersion, recorded.Phase, desired)
@@ -163,6 +172,12 @@ func (r *TinkerbellReconciler) advanceUpgrade(ctx context.Context, s *scope, rea
 		if d.Action != migration.Proceed {
 			return r.act(ctx, s, d.Action, o)
 		}
+		if o.job != nil {
+			// The phase's Job succeeded: its account needs its bindings no more.
+			if err := r.deleteMigrationBindings(ctx, s.obj); err != nil {
+				return err
+			}
+		}
 		st.Phase = d.Phase
 		r.inProgress(s)
 	}
@@ -191,6 +206,9 @@ func (r *TinkerbellReconciler) observe(ctx context.Context, s *scope, p kubetink
 		o.Idle = len(o.busy) == 0
 	case kubetinkv1alpha1.UpgradePreMigrate, kubetinkv1alpha1.UpgradePostMigrate:
 		o.job, err = r.getJob(ctx, s, jobPhase(p))
+		if err == nil && o.job != nil && !ownJob(s.obj, o.job) {
+			return o, r.foreignJob(ctx, s, o.job)
+		}
 		o.Job, o.jobMessage = migration.DetermineJobState(o.job)
 		o.Outdated = o.Job == migration.JobFailed && r.outdated(s.obj, o.job)
 	case kubetinkv1alpha1.UpgradeUninstall:
@@ -230,6 +248,13 @@ func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Ac
 		r.event(s.obj, "MigrationRetry", "deleted failed Job %s to retry", o.job.Name)
 		return r.migrating(s, "retrying the migration: Job %s was deleted", o.job.Name)
 	case migration.Fail:
+		// Once, when the Tinkerbell turns MigrationFailed: no Job runs any more, so neither do its bindings. A retry
+		// creates them again.
+		if conditions.GetReason(s.obj, kubetinkv1alpha1.MigratedCondition) != kubetinkv1alpha1.MigrationFailedReason {
+			if err := r.deleteMigrationBindings(ctx, s.obj); err != nil {
+				return err
+			}
+		}
 		return r.jobFailed(s, o.job, o.jobMessage)
 	case migration.Uninstall:
 		if err := r.uninstallStaleReleases(ctx, s); err != nil {
@@ -274,7 +299,7 @@ func (r *TinkerbellReconciler) recordUpgrade(ctx context.Context, s *scope) erro
 	if n := len(s.obj.Status.Migrations); n > 64 {
 		s.obj.Status.Migrations = s.obj.Status.Migrations[n-64:]
 	}
-	if err := r.deleteMigrationBinding(ctx, s.obj); err != nil {
+	if err := r.deleteMigrationBindings(ctx, s.obj); err != nil {
 		return err
 	}
 	// Count the upgrade's Jobs as succeeded once, in the pass that completes it (the next has no upgrade).
@@ -577,12 +602,25 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 				"spec.artifactsFileServer %q cannot receive the URLs of the legacy stack's Hook files: %s", artifacts, err)
 		}
 	}
+	// The cache holds only Jobs labelled as Kubetink's: ask the apiserver whether the name is taken, before any
+	// binding exists that a Job of that name could use.
+	name := jobName(s.obj, s.upgrade.to, phase)
+	existing := &batchv1.Job{}
+	switch err := r.reader().Get(ctx, client.ObjectKey{Namespace: s.obj.Namespace, Name: name}, existing); {
+	case err == nil && !ownJob(s.obj, existing):
+		return r.foreignJob(ctx, s, existing)
+	case err == nil:
+		// Kubetink's, created by an earlier pass the cache has not caught up with yet.
+		return r.migrating(s, "running %s-upgrade migrations (%s) in Job %s", phase.Flag(), s.upgrade.names(phase), name)
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("failed to get the migration Job %s: %w", name, err)
+	}
 	if err := r.ensureMigrationAccess(ctx, s.obj); err != nil {
 		return err
 	}
 	req, _ := meta.ReconcileAnnotationValue(s.obj.GetAnnotations())
 	job := migration.NewJob(migration.JobOptions{
-		Name:                jobName(s.obj, s.upgrade.to, phase),
+		Name:                name,
 		Namespace:           s.obj.Namespace,
 		Image:               r.MigrationImage,
 		ServiceAccountName:  r.migrationServiceAccount(),
@@ -609,6 +647,29 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 	return r.migrating(s, "running %s-upgrade migrations (%s) in Job %s", phase.Flag(), s.upgrade.names(phase), job.Name)
 }
 
+// ownJob reports whether job is a migration Job Kubetink created for obj: obj (by UID) is its controller and it
+// carries the managed-by label. Anyone allowed to create Jobs in the namespace could create one with the expected
+// name first; its result must not count as the migration's.
+func ownJob(obj *kubetinkv1alpha1.Tinkerbell, job *batchv1.Job) bool {
+	owner := metav1.GetControllerOf(job)
+	return owner != nil && owner.UID == obj.UID && job.Labels["app.kubernetes.io/managed-by"] == "kubetink"
+}
+
+// foreignJob stalls the Tinkerbell on a Job that has a migration Job's name but is not Kubetink's for it. The Job
+// is left alone (never deleted: it is someone else's), and the migration bindings are removed, once, so that it
+// cannot run with the migration account's rights should it use that account.
+func (r *TinkerbellReconciler) foreignJob(ctx context.Context, s *scope, job *batchv1.Job) error {
+	if conditions.GetReason(s.obj, kubetinkv1alpha1.MigratedCondition) != kubetinkv1alpha1.MigrationJobForeignReason {
+		if err := r.deleteMigrationBindings(ctx, s.obj); err != nil {
+			return err
+		}
+	}
+	msg := fmt.Sprintf("Job %s/%s has the name of the migration Job of this upgrade but was not created by Kubetink for this Tinkerbell (it needs this Tinkerbell as its controller owner and the label app.kubernetes.io/managed-by=kubetink); its result is not trusted and Kubetink leaves it alone: delete it, then request a reconciliation",
+		job.Namespace, job.Name)
+	conditions.MarkFalse(s.obj, kubetinkv1alpha1.MigratedCondition, kubetinkv1alpha1.MigrationJobForeignReason, "%s", msg)
+	return stalled(kubetinkv1alpha1.MigrationJobForeignReason, "%s", msg)
+}
+
 // jobFailed stalls the Tinkerbell with the Job's message; the installed version keeps running and the backups
 // stay. A new generation or reconcile request makes the Job outdated: the next pass deletes it and runs it again.
 func (r *TinkerbellReconciler) jobFailed(s *scope, job *batchv1.Job, msg string) error {
@@ -630,12 +691,51 @@ func (r *TinkerbellReconciler) migrationServiceAccount() string {
 	return migrationClusterRole
 }
 
-func migrationBindingName(obj *kubetinkv1alpha1.Tinkerbell) string {
-	return fmt.Sprintf("%s:%s:%s", migrationClusterRole, obj.Namespace, obj.Name)
+// migrationBindingName is the name of every binding of the migration ServiceAccount of obj:
+// <role>:<tinkerbell namespace>:<tinkerbell name>.
+func migrationBindingName(role string, obj *kubetinkv1alpha1.Tinkerbell) string {
+	return fmt.Sprintf("%s:%s:%s", role, obj.Namespace, obj.Name)
 }
 
-// ensureMigrationAccess creates the Job's ServiceAccount (owned by the Tinkerbell) and binds it to the
-// migration ClusterRole for the duration of the upgrade; migratePost and finalize delete the binding.
+// migrationBindings returns the bindings that give the migration ServiceAccount of obj what its Job needs, and
+// no more:
+//   - kubetink-migration, which acts on namespaced kinds only: a ClusterRoleBinding when the stack serves every
+//     namespace (the Job migrates them all); otherwise a RoleBinding in the namespace it serves and one in the
+//     Tinkerbell's namespace, where the backups go;
+//   - kubetink-migration-crds, get on a few CRDs by name: a ClusterRoleBinding, the only way to grant it.
+//
+// All are named migrationBindingName and labelled for the Tinkerbell.
+func (r *TinkerbellReconciler) migrationBindings(obj *kubetinkv1alpha1.Tinkerbell) []client.Object {
+	labels := map[string]string{"app.kubernetes.io/managed-by": "kubetink", render.LabelName: obj.Name, render.LabelNamespace: obj.Namespace}
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: obj.Namespace, Name: r.migrationServiceAccount()}}
+	clusterRole := func(name string) rbacv1.RoleRef {
+		return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}
+	}
+	out := []client.Object{&rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: migrationBindingName(migrationCRDsClusterRole, obj), Labels: labels},
+		RoleRef:    clusterRole(migrationCRDsClusterRole), Subjects: subjects,
+	}}
+	served := obj.ServedNamespace()
+	if served == "" {
+		return append(out, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: migrationBindingName(migrationClusterRole, obj), Labels: labels},
+			RoleRef:    clusterRole(migrationClusterRole), Subjects: subjects,
+		})
+	}
+	for _, ns := range slices.Compact([]string{obj.Namespace, served}) {
+		out = append(out, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: migrationBindingName(migrationClusterRole, obj), Labels: labels},
+			RoleRef:    clusterRole(migrationClusterRole), Subjects: subjects,
+		})
+	}
+	return out
+}
+
+// ensureMigrationAccess creates the Job's ServiceAccount (owned by the Tinkerbell) and its bindings
+// (migrationBindings), which exist only while a migration Job runs: deleteMigrationBindings removes them once
+// the Job has finished, when the upgrade is cancelled or superseded, while the Tinkerbell is suspended and when
+// it is deleted. A RoleBinding in a namespace that does not exist is left out: that namespace holds nothing to
+// migrate.
 func (r *TinkerbellReconciler) ensureMigrationAccess(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: obj.Namespace, Name: r.migrationServiceAccount(),
 		Labels: map[string]string{"app.kubernetes.io/managed-by": "kubetink"}}}
@@ -645,24 +745,56 @@ func (r *TinkerbellReconciler) ensureMigrationAccess(ctx context.Context, obj *k
 	if err := r.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create the migration ServiceAccount: %w", err)
 	}
-	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: migrationBindingName(obj), Labels: map[string]string{
-			"app.kubernetes.io/managed-by": "kubetink", render.LabelName: obj.Name, render.LabelNamespace: obj.Namespace}},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: migrationClusterRole},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: obj.Namespace, Name: sa.Name}},
-	}
-	if err := r.Create(ctx, crb); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to bind the migration ClusterRole: %w", err)
+	for _, b := range r.migrationBindings(obj) {
+		err := r.Create(ctx, b)
+		if _, namespaced := b.(*rbacv1.RoleBinding); namespaced && apierrors.IsNotFound(err) {
+			ctrl.LoggerFrom(ctx).Info("namespace not found; no migration RoleBinding there", "namespace", b.GetNamespace())
+			continue
+		}
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create the migration binding %s: %w", bindingRef(b), err)
+		}
 	}
 	return nil
 }
 
-func (r *TinkerbellReconciler) deleteMigrationBinding(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: migrationBindingName(obj)}}
-	if err := r.Delete(ctx, crb); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("failed to delete the migration ClusterRoleBinding: %w", err)
+// deleteMigrationBindings deletes every binding migrationBindings may have created for obj, whatever its scope
+// was then.
+func (r *TinkerbellReconciler) deleteMigrationBindings(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
+	name := migrationBindingName(migrationClusterRole, obj)
+	bindings := make([]client.Object, 0, 4)
+	bindings = append(bindings,
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: migrationBindingName(migrationCRDsClusterRole, obj)}},
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}},
+	)
+	for _, ns := range slices.Compact([]string{obj.Namespace, obj.GetTargetNamespace()}) {
+		bindings = append(bindings, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	}
+	for _, b := range bindings {
+		if err := r.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("failed to delete the migration binding %s: %w", bindingRef(b), err)
+		}
 	}
 	return nil
+}
+
+// suspendMigrationAccess deletes the migration bindings of a suspended Tinkerbell whose upgrade is in a phase
+// that runs a Job (PreMigrate, PostMigrate), the only phases in which they exist. Other suspended passes send
+// nothing.
+func (r *TinkerbellReconciler) suspendMigrationAccess(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
+	switch obj.Status.Upgrade.Phase {
+	case kubetinkv1alpha1.UpgradePreMigrate, kubetinkv1alpha1.UpgradePostMigrate:
+		return r.deleteMigrationBindings(ctx, obj)
+	}
+	return nil
+}
+
+// bindingRef names a binding in messages: <kind> [<namespace>/]<name>.
+func bindingRef(b client.Object) string {
+	if _, ok := b.(*rbacv1.RoleBinding); ok {
+		return "RoleBinding " + b.GetNamespace() + "/" + b.GetName()
+	}
+	return "ClusterRoleBinding " + b.GetName()
 }
 
 func stepNames(steps []migration.Step) string {

@@ -50,7 +50,7 @@ type JobOptions struct {
 	Name, Namespace string
 	// Image is the Kubetink image; its entrypoint must be the kubetink binary.
 	Image string
-	// ServiceAccountName is bound to RBACRules().
+	// ServiceAccountName is bound to RBACRules() and CRDRBACRules() while the Job runs.
 	ServiceAccountName string
 	// From and To are the versions of the upgrade.
 	From, To string

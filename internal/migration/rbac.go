@@ -17,11 +17,15 @@ limitations under the License.
 package migration
 
 import (
+	"slices"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 )
 
-// RBACRules returns exactly what "kubetink migrate" needs, for a ClusterRole bound to the migration Job's
-// ServiceAccount (the Tinkerbell objects live in any namespace):
+// RBACRules returns what "kubetink migrate" needs in the namespaces it migrates and in the backup namespace, all
+// of it on namespaced kinds: the rules of a ClusterRole that the manager binds to the migration Job's
+// ServiceAccount with a RoleBinding in each of those namespaces, or with a ClusterRoleBinding when the Job
+// migrates every namespace. The one cluster-scoped read is in CRDRBACRules.
 //
 //   - get, list and update on the Tinkerbell kinds it rewrites, and update on workflows/status, the only status
 //     it writes;
@@ -29,10 +33,7 @@ import (
 //     CAPT's TinkerbellMachines and TinkerbellClusters and Cluster API Clusters, which the preflight of the
 //     legacy stack reinstall reads (CAPTBlockers);
 //   - create on bmc Machines (BaseboardManagement → Machine; an existing Machine is never overwritten);
-//   - create and get on ConfigMaps, for the backups (these two may instead go into a Role in the backup
-//     namespace);
-//   - get on CustomResourceDefinitions, to check that the installed CRD declares the fields a PostUpgrade step
-//     writes and to report obsolete CRDs.
+//   - create and get on ConfigMaps, for the backups.
 //
 // Restoring from backups ("kubetink migrate --restore") is an administrator's action and needs more (update on
 // every status, delete on the Machines it created); the Job never restores.
@@ -83,10 +84,36 @@ func RBACRules() []rbacv1.PolicyRule {
 			Resources: []string{"configmaps"},
 			Verbs:     []string{"get", "create"},
 		},
-		{
-			APIGroups: []string{"apiextensions.k8s.io"},
-			Resources: []string{"customresourcedefinitions"},
-			Verbs:     []string{"get"},
-		},
 	}
+}
+
+// CRDRBACRules returns the one cluster-scoped read of "kubetink migrate", for a ClusterRole of its own, always
+// bound with a ClusterRoleBinding: get on the CustomResourceDefinitions it reads, by name (CRDNames). A RoleBinding
+// cannot grant it, since CRDs are cluster-scoped. Discovery, which tells the runner whether a kind is served,
+// needs no RBAC.
+func CRDRBACRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{{
+		APIGroups:     []string{"apiextensions.k8s.io"},
+		Resources:     []string{"customresourcedefinitions"},
+		Verbs:         []string{"get"},
+		ResourceNames: CRDNames(),
+	}}
+}
+
+// CRDNames returns, sorted, the CRDs "kubetink migrate" reads: those of the kinds a rewrite needs declared fields
+// of (RequiredFields, checked before the rewrite writes) and those of obsolete kinds (reported while installed).
+func CRDNames() []string {
+	var names []string
+	for _, m := range All() {
+		for _, rw := range m.Rewrites {
+			if len(rw.RequiredFields) > 0 {
+				names = append(names, rw.Target.CRDName())
+			}
+		}
+		for _, t := range m.Obsolete {
+			names = append(names, t.CRDName())
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

@@ -50,7 +50,7 @@ func TestRBACRules(t *testing.T) {
 				g.Expect(allows(rules, rw.Target.Group, rw.Target.Resource, verb)).To(BeTrue(), "%s: %s %s", m.Name, verb, rw.Target.Resource)
 			}
 			if len(rw.RequiredFields) > 0 {
-				g.Expect(allows(rules, "apiextensions.k8s.io", "customresourcedefinitions", "get")).To(BeTrue())
+				g.Expect(CRDNames()).To(ContainElement(rw.Target.CRDName()), "%s reads the CRD of %s", m.Name, rw.Target.Resource)
 			}
 		}
 		if m.Create != nil {
@@ -59,6 +59,7 @@ func TestRBACRules(t *testing.T) {
 		}
 		for _, o := range m.Obsolete {
 			g.Expect(allows(rules, o.Group, o.Resource, "list")).To(BeTrue())
+			g.Expect(CRDNames()).To(ContainElement(o.CRDName()), "%s reports the CRD of %s", m.Name, o.Resource)
 		}
 	}
 	g.Expect(allows(rules, "tinkerbell.org", "workflows/status", "update")).To(BeTrue())
@@ -68,4 +69,15 @@ func TestRBACRules(t *testing.T) {
 	}
 	g.Expect(allows(rules, "", "configmaps", "create")).To(BeTrue())
 	g.Expect(allows(rules, "", "configmaps", "get")).To(BeTrue())
+	g.Expect(allows(rules, "apiextensions.k8s.io", "customresourcedefinitions", "get")).To(BeFalse(),
+		"a RoleBinding cannot grant a cluster-scoped read: it belongs in CRDRBACRules")
+}
+
+func TestCRDRBACRules(t *testing.T) {
+	g := NewWithT(t)
+	rules := CRDRBACRules()
+	g.Expect(rules).To(HaveLen(1))
+	g.Expect(rules[0].Verbs).To(Equal([]string{"get"}))
+	g.Expect(rules[0].ResourceNames).NotTo(BeEmpty(), "only the CRDs it reads, by name")
+	g.Expect(rules[0].ResourceNames).To(ContainElements(Workflows.CRDName(), WorkflowData.CRDName(), BaseboardManagements.CRDName()))
 }

@@ -49,6 +49,7 @@ func TestDefault_IsACompleteInstall(t *testing.T) {
 		"Role/kubetink-system/kubetink-leader-election",
 		"RoleBinding/kubetink-system/kubetink-leader-election",
 		"ClusterRole//kubetink-migration",
+		"ClusterRole//kubetink-migration-crds",
 		"ClusterRole//kubetink-view",
 		"ClusterRole//kubetink-edit",
 		"ValidatingAdmissionPolicy//kubetink-manager-guardrails",

@@ -111,7 +111,10 @@ func TestRBAC_Manager(t *testing.T) {
 		{verb: "create", resource: "serviceaccounts", namespace: site},
 		{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings"},
 		{verb: "delete", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", name: "kubetink-migration:flux-system:tinkerbell"},
+		{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: site},
+		{verb: "delete", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: site, name: "kubetink-migration:flux-system:tinkerbell"},
 		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "kubetink-migration"},
+		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "kubetink-migration-crds"},
 		{verb: "list", group: "tinkerbell.org", resource: "workflows"},
 		{verb: "watch", group: "tinkerbell.org", resource: "workflows"},
 		{verb: "list", group: "bmc.tinkerbell.org", resource: "jobs"},
@@ -159,7 +162,8 @@ func TestRBAC_Manager(t *testing.T) {
 		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "kubetink-manager"},
 		{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "kubetink-migration"},
 		{verb: "update", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "kubetink-migration"},
-		{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: site},
+		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "roles", namespace: site, name: "kubetink-migration"},
+		{verb: "get", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: site},
 		{verb: "impersonate", resource: "users", name: "admin"},
 		{verb: "impersonate", resource: "serviceaccounts", namespace: site, name: "kubetink-migration"},
 		// Only the writes it makes, as patches.
@@ -177,67 +181,115 @@ func TestRBAC_Manager(t *testing.T) {
 	})
 }
 
-// The migration Jobs' ServiceAccount may do what "kubetink migrate" does once the manager bound it for an upgrade,
-// and nothing before that.
+// The migration Jobs' ServiceAccount may do what "kubetink migrate" does once the manager bound it for a Job, and
+// nothing before that. A site of scope Namespace gets RoleBindings: it may act in the namespace it serves and
+// write backups in its own, nowhere else; a site of scope Cluster gets a ClusterRoleBinding.
 func TestRBAC_MigrationServiceAccount(t *testing.T) {
 	installed(t)
 	g := NewWithT(t)
-	ns := restrictedNamespace(t)
+	ns, served := restrictedNamespace(t), restrictedNamespace(t)
 	user := fmt.Sprintf("system:serviceaccount:%s:kubetink-migration", ns)
 	groups := serviceAccountGroups(ns)
-	updateHardware := access{verb: "update", group: "tinkerbell.org", resource: "hardware", namespace: "machines", name: "worker-1"}
+	updateHardware := access{verb: "update", group: "tinkerbell.org", resource: "hardware", namespace: served, name: "worker-1"}
 	g.Expect(allowed(t, user, groups, updateHardware)).To(BeFalse(), "unbound, it may do nothing")
 
-	// Bind it as the manager does during an upgrade.
-	crb := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubetink-migration:" + ns + ":tinkerbell"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubetink-migration"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "kubetink-migration"}},
+	// Bind it as the manager does for a Job of a site of scope Namespace.
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "kubetink-migration"}}
+	name := "kubetink-migration:" + ns + ":tinkerbell"
+	bindings := make([]client.Object, 0, 3)
+	bindings = append(bindings, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubetink-migration-crds:" + ns + ":tinkerbell"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubetink-migration-crds"},
+		Subjects:   subjects,
+	})
+	for _, n := range []string{ns, served} {
+		bindings = append(bindings, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: n, Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubetink-migration"},
+			Subjects:   subjects,
+		})
 	}
-	g.Expect(k8sClient.Create(t.Context(), crb)).To(Succeed())
-	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), crb) })
+	for _, b := range bindings {
+		g.Expect(k8sClient.Create(t.Context(), b)).To(Succeed())
+		t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), b) })
+	}
+	getCRD := access{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflows.tinkerbell.org"}
 	// The apiserver's RBAC authorizer learns of a new binding from its informer, a moment after the create.
-	g.Eventually(func() bool { return allowed(t, user, groups, updateHardware) }).WithTimeout(10*time.Second).
-		WithPolling(50*time.Millisecond).Should(BeTrue(), "the binding never took effect")
+	g.Eventually(func() bool { return allowed(t, user, groups, updateHardware) && allowed(t, user, groups, getCRD) }).
+		WithTimeout(10*time.Second).WithPolling(50*time.Millisecond).Should(BeTrue(), "the bindings never took effect")
 
 	expectAccess(t, user, groups, []access{
 		updateHardware,
-		{verb: "list", group: "tinkerbell.org", resource: "hardware"},
-		{verb: "get", group: "tinkerbell.org", resource: "templates", namespace: "machines", name: "ubuntu"},
-		{verb: "update", group: "tinkerbell.org", resource: "templates", namespace: "machines", name: "ubuntu"},
-		{verb: "update", group: "tinkerbell.org", resource: "workflows", namespace: "machines", name: "wf"},
-		{verb: "update", group: "tinkerbell.org", resource: "workflows", subresource: "status", namespace: "machines", name: "wf"},
-		{verb: "list", group: "tinkerbell.org", resource: "workflowdata"},
-		{verb: "update", group: "bmc.tinkerbell.org", resource: "jobs", namespace: "machines", name: "power-on"},
-		{verb: "create", group: "bmc.tinkerbell.org", resource: "machines", namespace: "machines"},
-		{verb: "list", group: "bmc.tinkerbell.org", resource: "baseboardmanagements"},
-		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines"},
-		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellclusters"},
-		{verb: "list", group: "cluster.x-k8s.io", resource: "clusters"},
+		getCRD,
+		{verb: "list", group: "tinkerbell.org", resource: "hardware", namespace: served},
+		{verb: "get", group: "tinkerbell.org", resource: "templates", namespace: served, name: "ubuntu"},
+		{verb: "update", group: "tinkerbell.org", resource: "templates", namespace: served, name: "ubuntu"},
+		{verb: "update", group: "tinkerbell.org", resource: "workflows", namespace: served, name: "wf"},
+		{verb: "update", group: "tinkerbell.org", resource: "workflows", subresource: "status", namespace: served, name: "wf"},
+		{verb: "list", group: "tinkerbell.org", resource: "workflowdata", namespace: served},
+		{verb: "update", group: "bmc.tinkerbell.org", resource: "jobs", namespace: served, name: "power-on"},
+		{verb: "create", group: "bmc.tinkerbell.org", resource: "machines", namespace: served},
+		{verb: "list", group: "bmc.tinkerbell.org", resource: "baseboardmanagements", namespace: served},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines", namespace: served},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellclusters", namespace: served},
+		{verb: "list", group: "cluster.x-k8s.io", resource: "clusters", namespace: served},
 		{verb: "create", resource: "configmaps", namespace: ns},
 		{verb: "get", resource: "configmaps", namespace: ns, name: "backup"},
-		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflows.tinkerbell.org"},
+		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflowdata.tinkerbell.org"},
+		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "baseboardmanagements.bmc.tinkerbell.org"},
 	}, []access{
+		// Another site's objects, and the whole cluster's, are out of its reach.
+		{verb: "update", group: "tinkerbell.org", resource: "hardware", namespace: "machines", name: "worker-1"},
+		{verb: "list", group: "tinkerbell.org", resource: "hardware", namespace: "machines"},
+		{verb: "list", group: "tinkerbell.org", resource: "hardware"},
+		{verb: "list", group: "tinkerbell.org", resource: "workflows"},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines"},
+		{verb: "create", resource: "configmaps", namespace: "machines"},
+		// Only the CRDs it reads, and only read.
+		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "hardware.tinkerbell.org"},
+		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "tinkerbells.kubetink.io"},
+		{verb: "list", group: "apiextensions.k8s.io", resource: "customresourcedefinitions"},
+		{verb: "update", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflows.tinkerbell.org"},
 		// It deletes nothing.
-		{verb: "delete", group: "tinkerbell.org", resource: "hardware", namespace: "machines", name: "worker-1"},
-		{verb: "delete", group: "tinkerbell.org", resource: "workflows", namespace: "machines", name: "wf"},
-		{verb: "delete", group: "tinkerbell.org", resource: "templates", namespace: "machines", name: "ubuntu"},
-		{verb: "delete", group: "bmc.tinkerbell.org", resource: "machines", namespace: "machines", name: "bmc-1"},
+		{verb: "delete", group: "tinkerbell.org", resource: "hardware", namespace: served, name: "worker-1"},
+		{verb: "delete", group: "tinkerbell.org", resource: "workflows", namespace: served, name: "wf"},
+		{verb: "delete", group: "tinkerbell.org", resource: "templates", namespace: served, name: "ubuntu"},
+		{verb: "delete", group: "bmc.tinkerbell.org", resource: "machines", namespace: served, name: "bmc-1"},
 		{verb: "delete", resource: "configmaps", namespace: ns, name: "backup"},
-		{verb: "deletecollection", group: "tinkerbell.org", resource: "hardware", namespace: "machines"},
+		{verb: "deletecollection", group: "tinkerbell.org", resource: "hardware", namespace: served},
 		// It reads no Secrets (BMC credentials live there).
-		{verb: "get", resource: "secrets", namespace: "machines", name: "bmc-credentials"},
+		{verb: "get", resource: "secrets", namespace: served, name: "bmc-credentials"},
+		{verb: "list", resource: "secrets", namespace: served},
 		{verb: "list", resource: "secrets"},
 		// Only the writes the migrations make.
-		{verb: "patch", group: "tinkerbell.org", resource: "hardware", namespace: "machines", name: "worker-1"},
-		{verb: "update", group: "tinkerbell.org", resource: "hardware", subresource: "status", namespace: "machines", name: "worker-1"},
+		{verb: "patch", group: "tinkerbell.org", resource: "hardware", namespace: served, name: "worker-1"},
+		{verb: "update", group: "tinkerbell.org", resource: "hardware", subresource: "status", namespace: served, name: "worker-1"},
 		{verb: "update", resource: "configmaps", namespace: ns, name: "backup"},
-		{verb: "update", group: "bmc.tinkerbell.org", resource: "machines", namespace: "machines", name: "bmc-1"},
-		{verb: "update", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflows.tinkerbell.org"},
+		{verb: "update", group: "bmc.tinkerbell.org", resource: "machines", namespace: served, name: "bmc-1"},
 		{verb: "update", group: "kubetink.io", resource: "tinkerbells", namespace: ns, name: "tinkerbell"},
 		{verb: "create", group: "batch", resource: "jobs", namespace: ns},
 		{verb: "create", resource: "pods", namespace: ns},
 		{verb: "patch", group: "helm.toolkit.fluxcd.io", resource: "helmreleases", namespace: ns},
+	})
+
+	// A site of scope Cluster migrates every namespace: the manager binds kubetink-migration cluster-wide.
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubetink-migration"},
+		Subjects:   subjects,
+	}
+	g.Expect(k8sClient.Create(t.Context(), crb)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), crb) })
+	listAll := access{verb: "list", group: "tinkerbell.org", resource: "hardware"}
+	g.Eventually(func() bool { return allowed(t, user, groups, listAll) }).WithTimeout(10*time.Second).
+		WithPolling(50*time.Millisecond).Should(BeTrue(), "the binding never took effect")
+	expectAccess(t, user, groups, []access{
+		{verb: "update", group: "tinkerbell.org", resource: "hardware", namespace: "machines", name: "worker-1"},
+		{verb: "list", group: "infrastructure.cluster.x-k8s.io", resource: "tinkerbellmachines"},
+	}, []access{
+		{verb: "delete", group: "tinkerbell.org", resource: "hardware", namespace: "machines", name: "worker-1"},
+		{verb: "get", resource: "secrets", namespace: "machines", name: "bmc-credentials"},
+		{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "hardware.tinkerbell.org"},
 	})
 }
 
@@ -331,6 +383,13 @@ func TestRBAC_ManagerGuardrails(t *testing.T) {
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}},
 		}
 	}
+	roleBinding := func(name, kind, role, sa string) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: kind, Name: role},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}},
+		}
+	}
 
 	// The policy is loaded asynchronously after it is created.
 	g.Eventually(func() error {
@@ -356,6 +415,28 @@ func TestRBAC_ManagerGuardrails(t *testing.T) {
 		To(MatchError(ContainSubstring("may only create or delete the kubetink-migration")))
 	g.Expect(manager.Create(t.Context(), binding("kubetink-migration:"+ns+":tinkerbell", "cluster-admin", "kubetink-migration"), dryRun...)).
 		To(MatchError(ContainSubstring("forbidden")), "RBAC refuses binding a role the manager may not bind")
+	g.Expect(manager.Create(t.Context(), binding("kubetink-migration-crds:"+ns+":tinkerbell", "kubetink-migration-crds", "kubetink-migration"), dryRun...)).To(Succeed())
+	g.Expect(manager.Create(t.Context(), binding("kubetink-migration-crds:"+ns+":tinkerbell", "kubetink-migration", "kubetink-migration"), dryRun...)).
+		To(MatchError(ContainSubstring("may only create or delete the kubetink-migration")), "a name that does not match its role")
+	g.Expect(manager.Create(t.Context(), binding("kubetink-migration:"+ns+":tinkerbell", "kubetink-migration-crds", "kubetink-migration"), dryRun...)).
+		To(MatchError(ContainSubstring("may only create or delete the kubetink-migration")), "a name that does not match its role")
+
+	// RoleBindings: the same rules, in any namespace.
+	g.Expect(manager.Create(t.Context(), roleBinding("kubetink-migration:"+ns+":tinkerbell", "ClusterRole", "kubetink-migration", "kubetink-migration"), dryRun...)).To(Succeed())
+	g.Expect(manager.Create(t.Context(), roleBinding("kubetink-migration:"+ns+":tinkerbell", "ClusterRole", "kubetink-migration", "deployer"), dryRun...)).
+		To(MatchError(ContainSubstring("RoleBindings of the kubetink-migration ClusterRole")))
+	g.Expect(manager.Create(t.Context(), roleBinding("innocent", "ClusterRole", "kubetink-migration", "kubetink-migration"), dryRun...)).
+		To(MatchError(ContainSubstring("RoleBindings of the kubetink-migration ClusterRole")))
+	g.Expect(manager.Create(t.Context(), roleBinding("kubetink-migration:"+ns+":tinkerbell", "ClusterRole", "kubetink-migration-crds", "kubetink-migration"), dryRun...)).
+		To(MatchError(ContainSubstring("RoleBindings of the kubetink-migration ClusterRole")))
+	g.Expect(manager.Create(t.Context(), roleBinding("kubetink-migration:"+ns+":tinkerbell", "Role", "kubetink-migration", "kubetink-migration"), dryRun...)).
+		To(HaveOccurred(), "a Role of the namespace, whatever its rules")
+	g.Expect(manager.Create(t.Context(), roleBinding("kubetink-migration:"+ns+":tinkerbell", "ClusterRole", "admin", "kubetink-migration"), dryRun...)).
+		To(HaveOccurred(), "RBAC and the policy refuse binding another role")
+	others := roleBinding("someone-elses", "ClusterRole", "view", "deployer")
+	g.Expect(k8sClient.Create(t.Context(), others)).To(Succeed())
+	g.Expect(manager.Delete(t.Context(), others, client.DryRunAll)).
+		To(MatchError(ContainSubstring("RoleBindings of the kubetink-migration ClusterRole")))
 
 	// Deletes: only its own bindings and Jobs.
 	g.Expect(manager.Delete(t.Context(), &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "kubetink-manager"}}, client.DryRunAll)).

@@ -55,6 +55,18 @@ func TestPreflight_CAPTPausedForLegacyReinstall(t *testing.T) {
 		g.Expect(c.snapshot(t)).To(Equal(before))
 	})
 
+	t.Run("only the namespaces it migrates", func(t *testing.T) {
+		g := NewWithT(t)
+		o := opts
+		o.Namespaces = []string{"tink", "capi-b"}
+		_, err := c.tryMigrate(o)
+		g.Expect(err).To(MatchError(ContainSubstring("TinkerbellMachine capi-b/staging-worker-b-k2d9s:")))
+		g.Expect(err.Error()).NotTo(ContainSubstring("capi/"), "an object of a namespace it does not migrate blocks it")
+		o.Namespaces = []string{"tink"}
+		_, err = c.tryMigrate(o)
+		g.Expect(err).NotTo(HaveOccurred(), "CAPT objects of other namespaces block it")
+	})
+
 	t.Run("runs once they are paused", func(t *testing.T) {
 		g := NewWithT(t)
 		ctx := context.Background()

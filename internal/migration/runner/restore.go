@@ -35,6 +35,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
@@ -49,8 +50,8 @@ type RestoreOptions struct {
 	Migrations []string
 	// BackupNamespace holds the backup ConfigMaps.
 	BackupNamespace string
-	// Namespace limits the restore to objects of one namespace; empty means all.
-	Namespace string
+	// Namespaces limits the restore to the objects of these namespaces; empty means all.
+	Namespaces []string
 	// DryRun sends every write with dryRun=All.
 	DryRun bool
 	// Workers is how many objects are restored at the same time; 0 means DefaultWorkers.
@@ -111,9 +112,18 @@ type backupRef struct {
 
 // listBackups returns the backup ConfigMaps of a migration, oldest first, without keeping their contents.
 func listBackups(ctx context.Context, client dynamic.Interface, opts RestoreOptions, name string) ([]backupRef, error) {
-	selector := labels.Set{MigrationLabel: name}
-	if opts.Namespace != "" {
-		selector[BackupOfNamespaceLabel] = opts.Namespace
+	selector := labels.NewSelector()
+	req, err := labels.NewRequirement(MigrationLabel, selection.Equals, []string{name})
+	if err != nil {
+		return nil, err
+	}
+	selector = selector.Add(*req)
+	if len(opts.Namespaces) > 0 {
+		req, err := labels.NewRequirement(BackupOfNamespaceLabel, selection.In, opts.Namespaces)
+		if err != nil {
+			return nil, err
+		}
+		selector = selector.Add(*req)
 	}
 	var refs []backupRef
 	list := metav1.ListOptions{LabelSelector: selector.String(), Limit: 8}
@@ -192,7 +202,7 @@ func (rs *restorer) restoreConfigMap(ctx context.Context, name string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(rs.opts.Workers)
 	for i, e := range entries {
-		if rs.opts.Namespace != "" && e.obj.GetNamespace() != rs.opts.Namespace {
+		if len(rs.opts.Namespaces) > 0 && !slices.Contains(rs.opts.Namespaces, e.obj.GetNamespace()) {
 			continue
 		}
 		rs.mu.Lock()

@@ -43,8 +43,9 @@ type Options struct {
 	From, To string
 	// Phases are the phases to run, in order.
 	Phases []migration.Phase
-	// Namespace limits the scan to one namespace; empty means all namespaces.
-	Namespace string
+	// Namespaces limits the migration to the objects of these namespaces: only they are listed, checked by the
+	// preflight, rewritten and backed up. Empty means all namespaces.
+	Namespaces []string
 	// PublicIP is Tinkerbell's public IP.
 	PublicIP string
 	// Hosts are further addresses or host names Tinkerbell is reached by.

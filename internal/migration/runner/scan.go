@@ -37,45 +37,30 @@ const (
 	pageBytes   = 4 << 20
 )
 
-// scan lists the objects of t in the Runner's namespace scope a page at a time and calls fn with each page, in
-// order, while the next page is being fetched. When the apiserver does not serve t (its CRD is not installed) fn
+// scanPage is one page of a scan, or the error that ended it.
+type scanPage struct {
+	items []unstructured.Unstructured
+	err   error
+}
+
+// scan lists the objects of t in the Runner's namespaces (Options.Namespaces, one after the other) a page at a
+// time and calls fn with each page, in order, while the next page is being fetched. When the apiserver does not serve t (its CRD is not installed) fn
 // is never called. fn may keep nothing of a page but what it copies.
 func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []unstructured.Unstructured) error) error {
-	type page struct {
-		items []unstructured.Unstructured
-		err   error
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan page, 1)
+	pages := make(chan scanPage, 1)
 	go func() {
 		defer close(pages)
-		client := r.client.Resource(t.GVR()).Namespace(r.opts.Namespace)
-		opts := metav1.ListOptions{Limit: maxPageSize}
-		for {
-			l, err := client.List(ctx, opts)
-			if token := expiredContinue(err); token != "" && opts.Continue != "" {
-				// The scan outlived etcd's compaction of its snapshot: go on from where it was, now seeing
-				// objects as they are. The transforms are idempotent, so an object seen twice changes once.
-				opts.Continue = token
-				continue
-			}
-			var p page
-			if err != nil {
-				p.err = err
-			} else {
-				p.items = l.Items
-				opts.Limit = nextLimit(l.Items) // before fn owns the page
-			}
-			select {
-			case pages <- p:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-			if opts.Continue = l.GetContinue(); opts.Continue == "" {
+		for _, ns := range r.namespaces() {
+			if !r.scanNamespace(ctx, t, ns, func(p scanPage) bool {
+				select {
+				case pages <- p:
+					return p.err == nil
+				case <-ctx.Done():
+					return false
+				}
+			}) {
 				return
 			}
 		}
@@ -94,6 +79,43 @@ func (r *Runner) scan(ctx context.Context, t migration.Target, fn func(page []un
 		}
 	}
 	return ctx.Err()
+}
+
+// namespaces returns the namespaces a scan lists, one after the other: Options.Namespaces, or "" (all).
+func (r *Runner) namespaces() []string {
+	if len(r.opts.Namespaces) == 0 {
+		return []string{""}
+	}
+	return r.opts.Namespaces
+}
+
+// scanNamespace lists the objects of t in namespace ns ("" for all) a page at a time and sends each page, or the
+// error that ended the list; it stops when send returns false and reports whether the list went to its end.
+func (r *Runner) scanNamespace(ctx context.Context, t migration.Target, ns string, send func(scanPage) bool) bool {
+	client := r.client.Resource(t.GVR()).Namespace(ns)
+	opts := metav1.ListOptions{Limit: maxPageSize}
+	for {
+		l, err := client.List(ctx, opts)
+		if token := expiredContinue(err); token != "" && opts.Continue != "" {
+			// The scan outlived etcd's compaction of its snapshot: go on from where it was, now seeing
+			// objects as they are. The transforms are idempotent, so an object seen twice changes once.
+			opts.Continue = token
+			continue
+		}
+		var p scanPage
+		if err != nil {
+			p.err = err
+		} else {
+			p.items = l.Items
+			opts.Limit = nextLimit(l.Items) // before the consumer owns the page
+		}
+		if !send(p) || err != nil {
+			return false
+		}
+		if opts.Continue = l.GetContinue(); opts.Continue == "" {
+			return true
+		}
+	}
 }
 
 // nextLimit returns how many objects the next page may hold: about pageBytes of JSON, from the average size of a

@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -109,31 +110,42 @@ func TestUnifiedV0190ToV0250(t *testing.T) {
 	})
 }
 
-// TestMigrationOfOneSite runs a site's migration the way its Job does (--namespace): the objects of the site's
-// namespace are rewritten and backed up, another site's identical objects are neither.
+// TestMigrationOfOneSite runs a site's migration the way its Job does (--namespace, here two of them): the objects
+// of those namespaces are rewritten and backed up, another site's identical objects are neither.
 func TestMigrationOfOneSite(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	c := startCluster(t, "v0.19.0")
 	c.apply(t, "v0.19.0") // in namespace tinkerbell: another site's
 	ctx := context.Background()
-	mine := c.get(t, migration.Templates, "tinkerbell", "ubuntu").DeepCopy()
-	mine.SetNamespace("tink")
-	mine.SetResourceVersion("")
-	mine.SetUID("")
-	_, err := c.dyn.Resource(migration.Templates.GVR()).Namespace("tink").Create(ctx, mine, metav1.CreateOptions{})
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tink-b"}})).To(Succeed())
+	for _, ns := range []string{"tink", "tink-b"} {
+		mine := c.get(t, migration.Templates, "tinkerbell", "ubuntu").DeepCopy()
+		mine.SetNamespace(ns)
+		mine.SetResourceVersion("")
+		mine.SetUID("")
+		_, err := c.dyn.Resource(migration.Templates.GVR()).Namespace(ns).Create(ctx, mine, metav1.CreateOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+	}
 	other := c.get(t, migration.Templates, "tinkerbell", "ubuntu")
+	otherHardware := c.get(t, migration.Hardware, "tinkerbell", "machine1")
 
-	res := c.migrate(t, Options{From: "v0.22.1", To: "v0.25.0", PublicIP: testPublicIP, Phases: post, Namespace: "tink"})
-	g.Expect(counts(res[migration.TinkerbellPortsV0230])).To(Equal([3]int{1, 1, 0}), "one Template scanned and rewritten: the site's")
-	g.Expect(nestedString(c.get(t, migration.Templates, "tink", "ubuntu"), "spec", "data")).To(ContainSubstring(":7080/2009-04-04/meta-data/instance-id"))
+	res := c.migrate(t, Options{From: "v0.22.1", To: "v0.25.0", PublicIP: testPublicIP, Phases: post, Namespaces: []string{"tink", "tink-b"}})
+	g.Expect(counts(res[migration.TinkerbellPortsV0230])).To(Equal([3]int{2, 2, 0}), "two Templates scanned and rewritten: the site's")
+	for _, ns := range []string{"tink", "tink-b"} {
+		g.Expect(nestedString(c.get(t, migration.Templates, ns, "ubuntu"), "spec", "data")).To(ContainSubstring(":7080/2009-04-04/meta-data/instance-id"))
+	}
 	g.Expect(userView(c.get(t, migration.Templates, "tinkerbell", "ubuntu"))).To(Equal(userView(other)), "another site's Template changed")
+	g.Expect(userView(c.get(t, migration.Hardware, "tinkerbell", "machine1"))).To(Equal(userView(otherHardware)), "another site's Hardware changed")
 
 	backups, err := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(backupNamespace).List(ctx, metav1.ListOptions{})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(backups.Items).NotTo(BeEmpty())
+	seen := map[string]bool{}
 	for _, b := range backups.Items {
-		g.Expect(b.GetLabels()).To(HaveKeyWithValue(BackupOfNamespaceLabel, "tink"), "backup %s holds another site's object", b.GetName())
+		ns := b.GetLabels()[BackupOfNamespaceLabel]
+		g.Expect(ns).To(BeElementOf("tink", "tink-b"), "backup %s holds another site's object", b.GetName())
+		seen[ns] = true
 	}
+	g.Expect(seen).To(HaveLen(2), "both namespaces are backed up")
 }
