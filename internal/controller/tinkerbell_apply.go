@@ -233,13 +233,8 @@ func (r *TinkerbellReconciler) getLiveFrom(ctx context.Context, c client.Reader,
 	return live, nil
 }
 
-// getTyped reads an object as its typed kind, or as unstructured for kinds outside the scheme; nil when absent,
-// including when the apiserver does not serve its kind.
-func (r *TinkerbellReconciler) getTyped(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
-	return r.getTypedFrom(ctx, r.Client, u)
-}
-
-// getTypedFrom is getTyped through the reader c.
+// getTypedFrom reads an object through c as its typed kind, or as unstructured for kinds outside the scheme;
+// nil when absent, including when the apiserver does not serve its kind.
 func (r *TinkerbellReconciler) getTypedFrom(ctx context.Context, c client.Reader, u *unstructured.Unstructured) (client.Object, error) {
 	var typed client.Object
 	ro, err := r.Scheme().New(u.GroupVersionKind())

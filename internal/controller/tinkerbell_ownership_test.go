@@ -247,7 +247,7 @@ func TestTinkerbellReconciler_ApplicationsMoveToTheirNewNames(t *testing.T) {
 	former := render.FormerApplicationNames(tb, res.Release)
 
 	// What the earlier version left: its Applications, its inventory, the version it installed.
-	var olds []*unstructured.Unstructured
+	olds := make([]*unstructured.Unstructured, 0, len(res.Objects))
 	for _, u := range res.Objects {
 		old := u.DeepCopy()
 		old.SetName(former[u.GetName()])

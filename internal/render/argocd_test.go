@@ -278,7 +278,7 @@ func TestFormerApplicationNames(t *testing.T) {
 		obj := newArgoObj(version)
 		res := mustRender(t, obj)
 		former := FormerApplicationNames(obj, res.Release)
-		var got []string
+		got := make([]string, 0, len(res.Objects))
 		for _, u := range res.Objects {
 			f, ok := former[u.GetName()]
 			if !ok {
