@@ -117,6 +117,10 @@ func (r *TinkerbellReconciler) applyUnless(ctx context.Context, s *scope, u *uns
 	if live == nil && createNow {
 		return r.applyObject(ctx, s, u)
 	}
+	// What runs now is recorded (inventory, readiness) only when it is the Tinkerbell's own.
+	if err := r.checkOwnership(s.obj, live); err != nil {
+		return err
+	}
 	s.present[inventory.Ref(u).ID] = live != nil
 	return nil
 }
@@ -124,7 +128,8 @@ func (r *TinkerbellReconciler) applyUnless(ctx context.Context, s *scope, u *uns
 // applyObject server-side applies one object as the Tinkerbell's controller, unless the live object already
 // holds every field Kubetink sets: a no-op reconciliation sends no write request. The engine sets the owner
 // reference where its objects can carry one (not Argo CD Applications, in another namespace): otherwise their
-// labels say whose they are.
+// labels say whose they are. An existing object that is not the Tinkerbell's own (checkOwnership) is never
+// written to.
 func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *unstructured.Unstructured) error {
 	desired := u.DeepCopy()
 	if err := engineOf(desired).setOwner(s.obj, desired, r.Scheme()); err != nil {
@@ -143,20 +148,16 @@ func (r *TinkerbellReconciler) applyObject(ctx context.Context, s *scope, u *uns
 	desired.SetAnnotations(annotations)
 
 	id := inventory.Ref(desired).ID
-	live, err := r.getLive(ctx, desired)
+	live, err := r.getExisting(ctx, desired)
 	if err != nil {
+		return err
+	}
+	if err := r.checkOwnership(s.obj, live); err != nil {
 		return err
 	}
 	if live != nil && isSubset(normalize(desired.Object), normalize(live.Object)) {
 		s.present[id] = true
 		return nil
-	}
-	if live != nil {
-		// Applications of all Tinkerbells share a namespace: never take over another one's.
-		if other := ownedByAnother(live, s.obj); other != "" {
-			return stalled(kubetinkv1alpha1.RenderFailedReason, "%s %s/%s already belongs to Tinkerbell %s; rename this Tinkerbell%s",
-				desired.GetKind(), desired.GetNamespace(), desired.GetName(), other, r.orArgoCDNamespace(" or set another spec.argoCD.namespace"))
-		}
 	}
 	// The apiserver's response is decoded into desired: the object as it is now.
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
@@ -210,7 +211,12 @@ func forwardReconcileRequests(obj *kubetinkv1alpha1.Tinkerbell, u *unstructured.
 // getLive reads an object from the cache as its typed Flux kind and returns it as unstructured; nil when absent.
 // Kinds outside the scheme (Argo CD Applications) are read as unstructured, from the apiserver.
 func (r *TinkerbellReconciler) getLive(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	typed, err := r.getTyped(ctx, u)
+	return r.getLiveFrom(ctx, r.Client, u)
+}
+
+// getLiveFrom is getLive through the reader c.
+func (r *TinkerbellReconciler) getLiveFrom(ctx context.Context, c client.Reader, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	typed, err := r.getTypedFrom(ctx, c, u)
 	if err != nil || typed == nil {
 		return nil, err
 	}
@@ -221,12 +227,15 @@ func (r *TinkerbellReconciler) getLive(ctx context.Context, u *unstructured.Unst
 	if err != nil {
 		return nil, err
 	}
-	return &unstructured.Unstructured{Object: m}, nil
+	live := &unstructured.Unstructured{Object: m}
+	// Only the cache fills in a typed object's kind.
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	return live, nil
 }
 
-// getTyped reads an object as its typed kind, or as unstructured for kinds outside the scheme; nil when absent,
-// including when the apiserver does not serve its kind.
-func (r *TinkerbellReconciler) getTyped(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
+// getTypedFrom reads an object through c as its typed kind, or as unstructured for kinds outside the scheme;
+// nil when absent, including when the apiserver does not serve its kind.
+func (r *TinkerbellReconciler) getTypedFrom(ctx context.Context, c client.Reader, u *unstructured.Unstructured) (client.Object, error) {
 	var typed client.Object
 	ro, err := r.Scheme().New(u.GroupVersionKind())
 	switch {
@@ -239,7 +248,7 @@ func (r *TinkerbellReconciler) getTyped(ctx context.Context, u *unstructured.Uns
 	default:
 		return nil, fmt.Errorf("kind %s is not in the scheme: %w", u.GroupVersionKind(), err)
 	}
-	if err := r.Get(ctx, client.ObjectKeyFromObject(u), typed); err != nil {
+	if err := c.Get(ctx, client.ObjectKeyFromObject(u), typed); err != nil {
 		if apierrors.IsNotFound(err) || apimeta.IsNoMatchError(err) {
 			return nil, nil
 		}
@@ -249,7 +258,7 @@ func (r *TinkerbellReconciler) getTyped(ctx context.Context, u *unstructured.Uns
 }
 
 // prune deletes the objects of the previous inventory that are no longer rendered, then records the new
-// inventory. It only deletes objects labelled as this Tinkerbell's, and never a CRD.
+// inventory. It only deletes the Tinkerbell's own objects (foreignOwner), and never a CRD.
 func (r *TinkerbellReconciler) prune(ctx context.Context, s *scope) error {
 	var present []*unstructured.Unstructured
 	for _, u := range s.result.Objects {
@@ -267,7 +276,7 @@ func (r *TinkerbellReconciler) prune(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// deleteOwned deletes one inventory entry if it still carries this Tinkerbell's labels.
+// deleteOwned deletes one inventory entry if it is still the Tinkerbell's own (foreignOwner).
 func (r *TinkerbellReconciler) deleteOwned(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, ref kubetinkv1alpha1.ResourceRef) error {
 	u, err := inventory.Object(ref)
 	if err != nil || u.GetKind() == crdKind {
@@ -277,8 +286,7 @@ func (r *TinkerbellReconciler) deleteOwned(ctx context.Context, obj *kubetinkv1a
 	if err != nil || live == nil {
 		return err
 	}
-	labels := live.GetLabels()
-	if labels[render.LabelName] != obj.Name || labels[render.LabelNamespace] != obj.Namespace {
+	if !owns(obj, live) {
 		return nil // not ours any more: leave it alone
 	}
 	if err := r.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {

@@ -264,7 +264,7 @@ func (argoCDEngine) retire(ctx context.Context, c client.Client, live *unstructu
 
 // orphan removes the resources finalizer of an Application that carries the Tinkerbell's labels.
 func (argoCDEngine) orphan(ctx context.Context, c client.Client, obj *kubetinkv1alpha1.Tinkerbell, live *unstructured.Unstructured) error {
-	if !ownedBy(live, obj) {
+	if !owns(obj, live) {
 		return nil
 	}
 	return removeResourcesFinalizer(ctx, c, live)
@@ -292,22 +292,6 @@ func removeResourcesFinalizer(ctx context.Context, c client.Client, live *unstru
 		return fmt.Errorf("failed to remove the resources finalizer of Application %s/%s: %w", live.GetNamespace(), live.GetName(), err)
 	}
 	return nil
-}
-
-// ownedBy reports whether an object carries the labels of the Tinkerbell.
-func ownedBy(live *unstructured.Unstructured, obj *kubetinkv1alpha1.Tinkerbell) bool {
-	l := live.GetLabels()
-	return l[render.LabelName] == obj.Name && l[render.LabelNamespace] == obj.Namespace
-}
-
-// ownedByAnother returns the Tinkerbell whose labels an object carries when it is not obj, or "".
-func ownedByAnother(live *unstructured.Unstructured, obj *kubetinkv1alpha1.Tinkerbell) string {
-	l := live.GetLabels()
-	name, ns := l[render.LabelName], l[render.LabelNamespace]
-	if name == "" || (name == obj.Name && ns == obj.Namespace) {
-		return ""
-	}
-	return ns + "/" + name
 }
 
 // tinkerbellForLabels maps an object to the Tinkerbell named by its kubetink.io labels: Applications cannot

@@ -479,7 +479,7 @@ func TestTinkerbellReconciler_ArgoCDApplicationOfAnotherTinkerbell(t *testing.T)
 	g.Expect(k8sClient.Create(context.Background(), theirs)).To(Succeed())
 
 	create(t, g, tb)
-	waitReason(g, tb, meta.StalledCondition, kubetinkv1alpha1.RenderFailedReason, "already belongs to Tinkerbell elsewhere/site")
+	waitReason(g, tb, meta.StalledCondition, kubetinkv1alpha1.OwnershipConflictReason, "already exists and belongs to Tinkerbell elsewhere/site")
 	g.Expect(live(g, theirs).GetLabels()).To(HaveKeyWithValue(render.LabelNamespace, "elsewhere"))
 }
 
@@ -493,7 +493,7 @@ func TestTinkerbellReconciler_ArgoCDLegacyReinstall(t *testing.T) {
 	legacy := expectedObjects(g, tb, values.Facts{})
 	driveArgoToReady(g, tb, legacy)
 	legacyApp := chartApp(legacy)
-	g.Expect(legacyApp.GetName()).To(Equal(ns + "-site-stack"))
+	g.Expect(legacyApp.GetName()).To(Equal(render.ApplicationName(ns, "site", legacy.Release)))
 
 	editTinkerbell(g, tb, atVersion("v0.19.0"))
 	pre := waitJob(g, ns, jobName(tb, "v0.19.0", migration.PreUpgrade))

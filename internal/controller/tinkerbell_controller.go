@@ -88,8 +88,13 @@ type scope struct {
 	upgrade *upgrade
 }
 
-// stalledError is an outcome the reconciler cannot fix by retrying: the user has to change something.
-type stalledError struct{ reason, message string }
+// stalledError is an outcome the reconciler cannot fix by retrying: the user has to change something. With
+// recheck, what blocks it lies outside the Tinkerbell (an object in the way, see checkOwnership), and removing it
+// changes nothing the Tinkerbell's watches see, so the pass is run again every spec.interval.
+type stalledError struct {
+	reason, message string
+	recheck         bool
+}
 
 func (e *stalledError) Error() string { return e.message }
 
@@ -224,7 +229,8 @@ func (r *TinkerbellReconciler) reconcile(ctx context.Context, obj *kubetinkv1alp
 }
 
 // outcome maps a step's error to conditions and a result, in one place:
-// stalled → Ready=False + Stalled=True, no retry until something changes;
+// stalled → Ready=False + Stalled=True, no retry until something changes (or, for an object in the way, a look
+// again every spec.interval);
 // waiting → Ready=False, look again after DependencyRequeueInterval;
 // anything else is transient → Ready=False, retried with backoff.
 func (r *TinkerbellReconciler) outcome(obj *kubetinkv1alpha1.Tinkerbell, err error) (ctrl.Result, error) {
@@ -234,6 +240,9 @@ func (r *TinkerbellReconciler) outcome(obj *kubetinkv1alpha1.Tinkerbell, err err
 	case errors.As(err, &se):
 		conditions.MarkFalse(obj, meta.ReadyCondition, se.reason, "%s", se.message)
 		conditions.MarkStalled(obj, se.reason, "%s", se.message)
+		if se.recheck {
+			return ctrl.Result{RequeueAfter: obj.GetInterval()}, nil
+		}
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	case errors.As(err, &we):
 		// A Stalled condition from an earlier pass no longer holds: this one can progress.

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -130,8 +131,10 @@ func isFluxKind(u *unstructured.Unstructured) bool {
 }
 
 // retireEngine runs before anything is applied. It removes the generated objects of the engine the Tinkerbell
-// no longer uses (after a change of spec.engine) and Applications left in a former spec.argoCD.namespace, without
-// uninstalling the services, and waits until they are gone, so that two engines never manage the stack at once.
+// no longer uses (after a change of spec.engine), Applications left in a former spec.argoCD.namespace and
+// Applications under the names earlier Kubetink versions gave them (renamed), without uninstalling the
+// services, and waits until they are gone, so that two engines, or two Applications, never manage the stack at
+// once. Only the Tinkerbell's own objects are touched (foreignOwner).
 // Each object is first retired by its engine (a HelmRelease suspended, an Application without its resources
 // finalizer), then deleted; the sources and the CRD Kustomization (deletionPolicy Orphan) are deleted.
 //
@@ -145,18 +148,20 @@ func (r *TinkerbellReconciler) retireEngine(ctx context.Context, s *scope) error
 	}
 	current := r.engineFor(s.obj)
 	var gone []string
+	moved := false
 	for _, ref := range inventory.Diff(s.obj.Status.Inventory, inventory.New(s.result.Objects...)) {
 		u, err := inventory.Object(ref)
-		if err != nil || current.generates(u) {
+		if err != nil || current.generates(u) && !renamed(s, u) {
 			continue
 		}
 		live, err := r.getLive(ctx, u)
 		if err != nil {
 			return err
 		}
-		if live == nil || !ownedBy(live, s.obj) {
+		if live == nil || !owns(s.obj, live) {
 			continue
 		}
+		moved = moved || current.generates(u)
 		if err := engineOf(u).retire(ctx, r.Client, live); err != nil {
 			return err
 		}
@@ -166,6 +171,10 @@ func (r *TinkerbellReconciler) retireEngine(ctx context.Context, s *scope) error
 			}
 		}
 		gone = append(gone, fmt.Sprintf("%s %s/%s", live.GetKind(), live.GetNamespace(), live.GetName()))
+	}
+	if len(gone) > 0 && moved {
+		return waiting(meta.ProgressingReason,
+			"moving Applications to their new names: waiting for %s to be removed; the services keep running", strings.Join(gone, ", "))
 	}
 	if len(gone) > 0 {
 		return waiting(kubetinkv1alpha1.EngineSwitchInProgressReason,

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
@@ -50,10 +51,16 @@ type engineEnv struct {
 
 func startEngineEnv(t *testing.T, g *WithT, opts testutil.Options) *engineEnv {
 	t.Helper()
+	return startEngineEnvWith(t, g, opts, cache.Options{})
+}
+
+// startEngineEnvWith is startEngineEnv with the manager's cache set up as given.
+func startEngineEnvWith(t *testing.T, g *WithT, opts testutil.Options, cacheOpts cache.Options) *engineEnv {
+	t.Helper()
 	env, err := testutil.Start(opts)
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = env.Stop() })
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Client.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Client.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}, Cache: cacheOpts})
 	g.Expect(err).NotTo(HaveOccurred())
 	r := &TinkerbellReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ControllerName: "kubetink",

@@ -57,7 +57,7 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 			return boolRank(isRelease(b)) - boolRank(isRelease(a))
 		})
 		for _, ref := range ordered {
-			if !isRelease(ref) && r.releasesRemain(ctx, entries) {
+			if !isRelease(ref) && r.releasesRemain(ctx, obj, entries) {
 				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 				return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 			}
@@ -65,7 +65,7 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 				return ctrl.Result{}, err
 			}
 		}
-		if r.releasesRemain(ctx, entries) {
+		if r.releasesRemain(ctx, obj, entries) {
 			conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 			return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 		}
@@ -99,7 +99,7 @@ func (r *TinkerbellReconciler) orphan(ctx context.Context, obj *kubetinkv1alpha1
 // releasesRemain reports whether any HelmRelease or Application of the inventory still exists (helm-controller
 // keeps a HelmRelease, through its finalizer, until the release is uninstalled; Argo CD keeps the chart's
 // Application, through its resources finalizer, until its resources are deleted).
-func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, entries []kubetinkv1alpha1.ResourceRef) bool {
+func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, entries []kubetinkv1alpha1.ResourceRef) bool {
 	for _, ref := range entries {
 		if !isRelease(ref) {
 			continue
@@ -108,7 +108,8 @@ func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, entries []kub
 		if err != nil {
 			continue
 		}
-		if live, err := r.getTyped(ctx, u); err != nil || live != nil {
+		// Another's object under the name is not waited for: deleteOwned leaves it alone.
+		if live, err := r.getLive(ctx, u); err != nil || live != nil && owns(obj, live) {
 			return true
 		}
 	}

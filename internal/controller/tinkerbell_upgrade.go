@@ -458,6 +458,7 @@ func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructu
 			out = append(out, u)
 		}
 	}
+	underFormerName(old, res, out)
 	return r.engineFor(old), out, nil
 }
 
@@ -514,8 +515,9 @@ func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *sc
 	return nil
 }
 
-// staleReleases returns the HelmReleases of the inventory that the new version no longer renders (the legacy
-// stack release) and that still exist.
+// staleReleases returns the chart installers of the inventory that the new version no longer renders (the legacy
+// stack release) and that still exist and are the Tinkerbell's own. Applications under a former name are not
+// stale: retireEngine moves them.
 func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]*unstructured.Unstructured, []kubetinkv1alpha1.ResourceRef, error) {
 	current := inventory.New(s.result.Objects...)
 	var objs []*unstructured.Unstructured
@@ -525,14 +527,14 @@ func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]*
 			continue
 		}
 		u, err := inventory.Object(ref)
-		if err != nil {
+		if err != nil || renamed(s, u) {
 			continue
 		}
 		live, err := r.getLive(ctx, u)
 		if err != nil {
 			return nil, nil, err
 		}
-		if live != nil {
+		if live != nil && owns(s.obj, live) {
 			objs, refs = append(objs, live), append(refs, ref)
 		}
 	}

@@ -43,9 +43,9 @@ func TestRenderApplications(t *testing.T) {
 		managed bool
 		want    []string
 	}{
-		{"v0.25.0", true, []string{"Application/ops-tb-crds", "Application/ops-tb"}},
-		{"v0.25.0", false, []string{"Application/ops-tb"}},
-		{"0.6.2", true, []string{"Application/ops-tb-crds-tink", "Application/ops-tb-crds-rufio", "Application/ops-tb-stack"}},
+		{"v0.25.0", true, []string{"Application/ops-tb-5ba1b852-crds", "Application/ops-tb-5ba1b852"}},
+		{"v0.25.0", false, []string{"Application/ops-tb-5ba1b852"}},
+		{"0.6.2", true, []string{"Application/ops-tb-5ba1b852-crds-tink", "Application/ops-tb-5ba1b852-crds-rufio", "Application/ops-tb-5ba1b852-stack"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestRenderApplicationOverrides(t *testing.T) {
 	obj.Spec.CRDs = &kubetinkv1alpha1.CRDsSpec{Source: &kubetinkv1alpha1.CRDSource{URL: "ssh://git.local/tinkerbell.git", Tag: "v0.25.0-patched", Path: "./crds/all/"}}
 	obj.Spec.Values = &apiextensionsv1.JSON{Raw: []byte(`{"deployment":{"envs":{"smee":{"dhcpMode":"auto-proxy"}}}}`)}
 	res := mustRender(t, obj)
-	if got := kinds(res.Objects); !reflect.DeepEqual(got, []string{"Application/ops-tb-crds", "Application/ops-tb"}) {
+	if got := kinds(res.Objects); !reflect.DeepEqual(got, []string{"Application/ops-tb-5ba1b852-crds", "Application/ops-tb-5ba1b852"}) {
 		t.Fatalf("objects = %v", got)
 	}
 	crds, chart := res.Objects[0], res.Objects[1]
@@ -270,6 +270,49 @@ func TestRenderApplicationsPinnedNamespace(t *testing.T) {
 			if u.GetNamespace() != "gitops" {
 				t.Errorf("spec.argoCD.namespace %q: %s is in namespace %q, want gitops", specNS, u.GetName(), u.GetNamespace())
 			}
+		}
+	}
+}
+
+// The Applications of every Tinkerbell share one namespace: Tinkerbells a-b/c and a/b-c, whose namespace and
+// name joined by a hyphen read the same, still get Applications of their own.
+func TestRenderApplicationNamesAcrossNamespaces(t *testing.T) {
+	seen := map[string]string{}
+	for _, nn := range [][2]string{{"a-b", "c"}, {"a", "b-c"}, {"a-b-c", "x"}, {"a-b", "c-x"}} {
+		for _, version := range []string{"v0.25.0", "0.6.2"} {
+			obj := newArgoObj(version)
+			obj.Namespace, obj.Name = nn[0], nn[1]
+			for _, u := range mustRender(t, obj).Objects {
+				owner := nn[0] + "/" + nn[1]
+				if other, ok := seen[u.GetName()]; ok && other != owner {
+					t.Errorf("Application %s is rendered for both %s and %s", u.GetName(), other, owner)
+				}
+				seen[u.GetName()] = owner
+			}
+		}
+	}
+}
+
+// FormerApplicationNames maps every Application Render produces to the name earlier Kubetink versions gave it.
+func TestFormerApplicationNames(t *testing.T) {
+	for _, version := range []string{"v0.25.0", "0.6.2"} {
+		obj := newArgoObj(version)
+		res := mustRender(t, obj)
+		former := FormerApplicationNames(obj, res.Release)
+		got := make([]string, 0, len(res.Objects))
+		for _, u := range res.Objects {
+			f, ok := former[u.GetName()]
+			if !ok {
+				t.Fatalf("%s: no former name for %s", version, u.GetName())
+			}
+			got = append(got, f)
+		}
+		want := map[string][]string{
+			"v0.25.0": {"ops-tb-crds", "ops-tb"},
+			"0.6.2":   {"ops-tb-crds-tink", "ops-tb-crds-rufio", "ops-tb-stack"},
+		}[version]
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: former names = %v, want %v", version, got, want)
 		}
 	}
 }

@@ -54,19 +54,46 @@ func CRDsSourceName(name string) string {
 }
 
 // ApplicationName is the name of the Argo CD Application of the chart of the Tinkerbell namespace/name:
-// <namespace>-<name>, with "-stack" for the legacy stack chart as HelmReleaseName has. The Applications of every
-// Tinkerbell share one namespace, so the Tinkerbell's namespace is part of the name.
+// <namespace>-<name>-<hash>, with "-stack" for the legacy stack chart as HelmReleaseName has. The Applications
+// of every Tinkerbell share one namespace, so the name holds the Tinkerbell's namespace, and a hash of
+// namespace/name (see qualifiedName) keeps Tinkerbells a-b/c and a/b-c apart.
 func ApplicationName(namespace, name string, rel catalog.Release) string {
-	if rel.Legacy {
-		return objectName(namespace+"-"+name, "-stack")
-	}
-	return objectName(namespace+"-"+name, "")
+	return objectName(qualifiedName(namespace, name), chartSuffix(rel))
 }
 
-// CRDsApplicationName is the name of an Argo CD Application of the CRDs: <namespace>-<name>-crds, followed by
-// the suffix of its directory when the release has several (see crdPaths).
+// CRDsApplicationName is the name of an Argo CD Application of the CRDs: <namespace>-<name>-<hash>-crds,
+// followed by the suffix of its directory when the release has several (see crdPaths).
 func CRDsApplicationName(namespace, name, suffix string) string {
-	return objectName(namespace+"-"+name, "-crds"+suffix)
+	return objectName(qualifiedName(namespace, name), "-crds"+suffix)
+}
+
+// FormerApplicationNames maps the name of each Application Render may produce for obj at rel to the name
+// earlier Kubetink versions gave it, without the hash: <namespace>-<name>[-stack|-crds…]. The reconciler moves an Application
+// found under its former name to the new one without uninstalling anything.
+func FormerApplicationNames(obj *kubetinkv1alpha1.Tinkerbell, rel catalog.Release) map[string]string {
+	former := func(suffix string) string { return objectName(obj.Namespace+"-"+obj.Name, suffix) }
+	out := map[string]string{ApplicationName(obj.Namespace, obj.Name, rel): former(chartSuffix(rel))}
+	_, suffixes := crdPaths(obj, rel)
+	for _, s := range suffixes {
+		out[CRDsApplicationName(obj.Namespace, obj.Name, s)] = former("-crds" + s)
+	}
+	return out
+}
+
+func chartSuffix(rel catalog.Release) string {
+	if rel.Legacy {
+		return "-stack"
+	}
+	return ""
+}
+
+// qualifiedName is <namespace>-<name>-<the first 8 hex digits of the sha256 of namespace/name>. A namespace
+// cannot hold a "/", so namespace/name differs for every Tinkerbell, and so does the hash, barring a 32-bit
+// collision (which the reconciler's ownership check refuses with OwnershipConflict rather than sharing an
+// Application); the readable part alone would make a-b/c and a/b-c the same.
+func qualifiedName(namespace, name string) string {
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	return namespace + "-" + name + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
 // ReleaseName is the Helm release name: "tinkerbell" for the unified chart, "stack" for the legacy one.
