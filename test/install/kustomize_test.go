@@ -59,6 +59,7 @@ func TestDefault_IsACompleteInstall(t *testing.T) {
 		"ValidatingAdmissionPolicy//kubetink-manager-migration-guardrails",
 		"ValidatingAdmissionPolicyBinding//kubetink-manager-migration-guardrails",
 		"ConfigMap/kubetink-system/kubetink-manager-guardrails",
+		"ConfigMap/kubetink-system/kubetink-policy",
 		"ValidatingAdmissionPolicy//kubetink-manager-migration-image",
 		"ValidatingAdmissionPolicyBinding//kubetink-manager-migration-image",
 		"ValidatingAdmissionPolicy//kubetink-tinkerbell-policy",

@@ -186,27 +186,9 @@ func TestManager_RunsAsItsServiceAccountAndServesMetrics(t *testing.T) {
 	g := NewWithT(t)
 	ns := restrictedNamespace(t)
 
-	metricsAddr, healthAddr := testutil.FreeAddr(t), testutil.FreeAddr(t)
-	kubeconfig := impersonatingKubeconfig(t, managerUser, serviceAccountGroups(systemNamespace)...)
-	cmd := exec.Command(binary(t), managerArgs(t, kubeconfig, metricsAddr, healthAddr)...)
-	out := &testutil.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	g.Expect(cmd.Start()).To(Succeed())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("manager log:\n%s", out)
-		}
-	})
-	g.Eventually(func() (int, error) {
-		code, _, err := httpGet("http://" + healthAddr + "/readyz")
-		return code, err
-	}).Should(Equal(http.StatusOK), "the caches sync with the manager's own permissions")
+	m := startManager(t)
 	scrape := func() string {
-		_, body, err := httpGet("http://" + metricsAddr + "/metrics")
+		_, body, err := httpGet("http://" + m.metricsAddr + "/metrics")
 		g.Expect(err).NotTo(HaveOccurred())
 		return body
 	}
@@ -325,7 +307,49 @@ func TestManager_RunsAsItsServiceAccountAndServesMetrics(t *testing.T) {
 	}).Should(BeTrue(), "the manager finalizes the Tinkerbell with its own permissions")
 	g.Expect(scrape()).NotTo(ContainSubstring(fmt.Sprintf(`namespace=%q`, ns)))
 
-	g.Expect(out.String()).NotTo(ContainSubstring("forbidden"), "the manager was never refused anything")
-	g.Expect(cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
-	g.Expect(cmd.Wait()).To(Succeed())
+	g.Expect(m.log.String()).NotTo(ContainSubstring("forbidden"), "the manager was never refused anything")
+	g.Expect(m.stop()).To(Succeed())
+}
+
+// runningManager is the manager binary running as its ServiceAccount, with the Deployment's arguments.
+type runningManager struct {
+	cmd                     *exec.Cmd
+	log                     *testutil.SyncBuffer
+	metricsAddr, healthAddr string
+}
+
+// startManager starts the binary built as the Dockerfile builds it with the Deployment's arguments and extra
+// ones, as the manager's ServiceAccount (so config/rbac and config/policy decide what it may do), and waits until
+// its caches have synced. It is stopped at cleanup, and its log printed when the test failed.
+func startManager(t *testing.T, extraArgs ...string) *runningManager {
+	t.Helper()
+	m := &runningManager{log: &testutil.SyncBuffer{}, metricsAddr: testutil.FreeAddr(t), healthAddr: testutil.FreeAddr(t)}
+	kubeconfig := impersonatingKubeconfig(t, managerUser, serviceAccountGroups(systemNamespace)...)
+	m.cmd = exec.Command(binary(t), append(managerArgs(t, kubeconfig, m.metricsAddr, m.healthAddr), extraArgs...)...)
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if m.cmd.ProcessState == nil {
+			_ = m.cmd.Process.Kill()
+			_ = m.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("manager log:\n%s", m.log)
+		}
+	})
+	NewWithT(t).Eventually(func() (int, error) {
+		code, _, err := httpGet("http://" + m.healthAddr + "/readyz")
+		return code, err
+	}).Should(Equal(http.StatusOK), "the caches sync with the manager's own permissions")
+	return m
+}
+
+// stop ends the manager as Kubernetes does, with SIGTERM, and returns how it exited.
+func (m *runningManager) stop() error {
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	return m.cmd.Wait()
 }

@@ -23,6 +23,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
@@ -92,7 +93,8 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 	// Unset fields are the manager's to check: their defaults (the release's chart URL) are not in the object.
 	defaults := tinkerbell("defaults", func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Chart, s.CRDs = nil, nil })
 
-	// Without the ConfigMap, everything is allowed. One Tinkerbell breaking every rule is stored for later.
+	// With the ConfigMap as the install ships it, empty, everything is allowed. One Tinkerbell breaking every rule is
+	// stored for later.
 	everything := tinkerbell("everything", chartURL("oci://evil.io/x"), crdURL("https://evil.io/x"), onArgoCD("argocd", "default"),
 		func(s *kubetinkv1alpha1.TinkerbellSpec) { s.TargetNamespace = "elsewhere" })
 	g.Expect(k8sClient.Create(t.Context(), everything)).To(Succeed())
@@ -101,15 +103,13 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 	}
 
 	// The ConfigMap holds the lists under the flags' names, with the spacing a person may type.
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: "kubetink-policy"}, Data: map[string]string{
+	cm := setPolicy(t, map[string]string{
 		policy.KeyChartURLPrefixes:  strings.Join(settings.ChartURLPrefixes, ", "),
 		policy.KeyCRDSourcePrefixes: strings.Join(settings.CRDSourcePrefixes, ","),
 		policy.KeyTargetNamespaces:  " " + strings.Join(settings.TargetNamespaces, " , ") + " ,",
 		policy.KeyArgoCDNamespace:   settings.ArgoCDNamespace,
 		policy.KeyArgoCDProjects:    strings.Join(settings.ArgoCDProjects, ","),
-	}}
-	g.Expect(k8sClient.Create(t.Context(), cm)).To(Succeed())
-	t.Cleanup(func() { _ = k8sClient.Delete(ctxBackground, cm) })
+	})
 
 	for _, tb := range refused {
 		v := settings.Check(tb)
@@ -152,4 +152,27 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 	for _, tb := range refused {
 		g.Expect(k8sClient.Create(t.Context(), tb.DeepCopy(), client.DryRunAll)).To(Succeed(), tb.Name)
 	}
+}
+
+// setPolicy writes the kubetink-policy ConfigMap's data, as a cluster admin patches the one the install ships,
+// and restores what the install ships at cleanup. The returned ConfigMap is the one written.
+func setPolicy(t *testing.T, data map[string]string) *corev1.ConfigMap {
+	t.Helper()
+	g := NewWithT(t)
+	key := client.ObjectKey{Namespace: systemNamespace, Name: "kubetink-policy"}
+	shipped := find(defaultObjects(t), "ConfigMap", key.Name)
+	g.Expect(shipped).NotTo(BeNil(), "config/default ships the ConfigMap kubetink-policy")
+	cm := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(t.Context(), key, cm)).To(Succeed())
+	cm.Data = data
+	g.Expect(k8sClient.Update(t.Context(), cm)).To(Succeed())
+	shippedData, _, err := unstructured.NestedStringMap(shipped.Object, "data")
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() {
+		restored := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name,
+			Labels: shipped.GetLabels()}, Data: shippedData}
+		_ = k8sClient.Delete(ctxBackground, restored)
+		_ = k8sClient.Create(ctxBackground, restored)
+	})
+	return cm
 }
