@@ -97,7 +97,7 @@ func newManagerCommand() *cobra.Command {
 	fs.StringVar(&o.watchSelector, "watch-label-selector", "", "Only reconcile Tinkerbell objects matching this label selector, e.g. 'kubetink.io/shard=a'.")
 	fs.StringVar(&o.migrationImage, "migration-image", "ghcr.io/kubetink/kubetink:"+version.Version, "Image of the migration Jobs (Kubetink's own; its entrypoint must be the kubetink binary).")
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace when running in a cluster.")
-	bindPolicyFlags(fs, &o.policy)
+	o.policy.BindFlags(fs)
 	o.leaderElection.BindFlags(fs)
 	o.logOptions.BindFlags(fs)
 	o.rateLimiter.BindFlags(fs)

@@ -19,28 +19,8 @@ package main
 import (
 	"fmt"
 
-	"github.com/spf13/pflag"
-
 	"github.com/kubetink/kubetink/internal/policy"
 )
-
-// bindPolicyFlags adds the cluster admin's policy flags, shared by "kubetink manager" and "kubetink render" so
-// that a pull-request check refuses what the cluster would. Their names are the keys of the kubetink-policy
-// ConfigMap that config/policy reads at admission. Unset means no restriction.
-func bindPolicyFlags(fs *pflag.FlagSet, s *policy.Settings) {
-	fs.StringSliceVar(&s.ChartURLPrefixes, policy.KeyChartURLPrefixes, nil,
-		"URL prefixes the chart URL (spec.chart.url, or the release's default) must be under, such as oci://registry.example.com/charts: same scheme and host, and a path at or below the prefix's; repeatable or comma-separated. Unset allows every URL.")
-	fs.StringSliceVar(&s.CRDSourcePrefixes, policy.KeyCRDSourcePrefixes, nil,
-		"URL prefixes the CRD source (spec.crds.source.url, or the release's default) must be under, compared as for --"+policy.KeyChartURLPrefixes+"; repeatable or comma-separated. Unset allows every URL.")
-	fs.StringSliceVar(&s.TargetNamespaces, policy.KeyTargetNamespaces, nil,
-		"Namespaces spec.targetNamespace may be: names, or a prefix ending in * such as tinkerbell-*; repeatable or comma-separated. kube- namespaces are never allowed. Unset allows every other namespace.")
-	fs.StringVar(&s.ArgoCDNamespace, policy.KeyArgoCDNamespace, "",
-		"Namespace every Argo CD Application is created in; a Tinkerbell with another spec.argoCD.namespace is refused. Unset: spec.argoCD.namespace, default argocd.")
-	fs.StringVar(&s.DefaultServiceAccount, policy.KeyDefaultServiceAccount, "",
-		"ServiceAccount, in a Tinkerbell's namespace, that the Flux controllers impersonate for a Tinkerbell without spec.serviceAccountName (written to its HelmRelease and Kustomizations); empty means none. Set it to the Flux controllers' own --default-service-account. Not used with spec.engine ArgoCD.")
-	fs.StringSliceVar(&s.ArgoCDProjects, policy.KeyArgoCDProjects, nil,
-		"Argo CD projects spec.argoCD.project (default \"default\") may name; repeatable or comma-separated. Unset allows every project.")
-}
 
 // validatePolicy reports a malformed policy flag.
 func validatePolicy(s policy.Settings) error {

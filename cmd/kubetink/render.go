@@ -83,7 +83,7 @@ the schema's defaults are filled in before rendering. Give it the manager's poli
 	fs.StringSliceVar(&o.nodeCIDRs, "node-cidr", nil, "Pod CIDR of a Node, used for the trusted proxies when spec.trustedProxies is empty; repeatable or comma-separated.")
 	fs.StringVar(&o.loadBalancerIP, "load-balancer-ip", "", "LoadBalancer IP of the Service named by spec.publicIPFrom.")
 	fs.StringVar(&o.engine, "engine", "", "GitOps engine to render for, flux or argocd, instead of the object's spec.engine.")
-	bindPolicyFlags(fs, &o.policy)
+	o.policy.BindFlags(fs)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

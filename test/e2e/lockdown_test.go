@@ -78,6 +78,13 @@ func TestFluxLockdown(t *testing.T) {
 	started := time.Now()
 	mirrors, err := env.CreateCRDMirrors(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
+	// The example's admin policy allows upstream's registry and repository; the local registry and Git server
+	// stand in for them here, so they are allowed beside them (a repeated list flag adds to the list).
+	chartURL := env.ChartURLs["tinkerbell"]
+	g.Expect(env.StopManager()).To(Succeed())
+	g.Expect(env.StartManager(ctx,
+		"--allowed-chart-url-prefixes="+chartURL[:strings.LastIndex(chartURL, "/")],
+		"--allowed-crd-source-prefixes="+mirrors[localenv.TinkerbellMirror].URL)).To(Succeed())
 	g.Expect(env.CreateNode(ctx, "node-a", loopbackPodCIDR)).To(Succeed())
 	kubectl(t, env, "apply", "--server-side", "-f", filepath.Join(lockdownDir, "tenant.yaml"))
 	g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: otherTarget}})).To(Succeed())

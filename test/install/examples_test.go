@@ -23,11 +23,15 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubetink/kubetink/internal/policy"
 )
 
 // repoURL is where this repository is published (the module path).
@@ -112,11 +116,27 @@ func TestExamples_FluxLockdown(t *testing.T) {
 	g.Expect(repo.Object["spec"]).To(Equal(find(plain, "GitRepository", "kubetink").Object["spec"]), "the same source as examples/install/flux")
 	g.Expect(str(ks, "spec", "serviceAccountName")).To(Equal("kustomize-controller"))
 	g.Expect(str(ks, "spec", "path")).To(Equal("./config/default"))
-	patches, _, _ := unstructured.NestedSlice(ks.Object, "spec", "patches")
-	g.Expect(patches).To(HaveLen(1))
-	patch := patches[0].(map[string]any)
-	g.Expect(patch["target"]).To(Equal(map[string]any{"kind": "Deployment", "name": "kubetink-manager"}))
-	g.Expect(patch["patch"]).To(ContainSubstring("value: --default-service-account=flux-tenant"))
+
+	// Built as kustomize-controller builds it, config/default with the example's patches runs the manager with the
+	// default account and an admin policy, and the ConfigMap admission reads holds the same policy.
+	built := buildWithPatches(t, ks)
+	args := managerContainer(t, deployment(t, built)).Args
+	g.Expect(args).To(ContainElement("--default-service-account=flux-tenant"))
+	fromFlags := policyFromFlags(t, args)
+	g.Expect(fromFlags.ChartURLPrefixes).NotTo(BeEmpty(), "the lockdown pins the chart source")
+	g.Expect(fromFlags.CRDSourcePrefixes).NotTo(BeEmpty(), "the lockdown pins the CRD source")
+	g.Expect(fromFlags.TargetNamespaces).NotTo(BeEmpty(), "the lockdown limits the target namespaces")
+	cm := find(built, "ConfigMap", "kubetink-policy")
+	g.Expect(cm).NotTo(BeNil())
+	data, _, err := unstructured.NestedStringMap(cm.Object, "data")
+	g.Expect(err).NotTo(HaveOccurred())
+	want := map[string]string{}
+	for k, v := range policyData(fromFlags) {
+		if v != "" {
+			want[k] = v
+		}
+	}
+	g.Expect(data).To(Equal(want), "the manager's flags and the admission ConfigMap say the same")
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
 	if err := k8sClient.Create(ctxBackground, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -124,4 +144,49 @@ func TestExamples_FluxLockdown(t *testing.T) {
 	for _, u := range objs {
 		g.Expect(k8sClient.Create(ctxBackground, u.DeepCopy(), client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
 	}
+}
+
+// buildWithPatches builds config/default with the patches of a Flux Kustomization, as kustomize-controller does
+// (a kustomization.yaml over the path, with the Kustomization's patches).
+func buildWithPatches(t *testing.T, ks *unstructured.Unstructured) []*unstructured.Unstructured {
+	t.Helper()
+	patches, _, err := unstructured.NestedSlice(ks.Object, "spec", "patches")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kustomize takes a relative path to a base only.
+	dir := t.TempDir()
+	base, err := filepath.Rel(dir, filepath.Join(repoRoot, "config", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := map[string]any{
+		"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+		"resources": []any{base}, "patches": patches,
+	}
+	data, err := yaml.Marshal(kustomization)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := kubectl("kustomize", "--load-restrictor=LoadRestrictionsNone", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeAll(t, out)
+}
+
+// policyFromFlags reads the admin policy from a manager's arguments, as the manager parses them.
+func policyFromFlags(t *testing.T, args []string) policy.Settings {
+	t.Helper()
+	var s policy.Settings
+	fs := pflag.NewFlagSet("manager", pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	s.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

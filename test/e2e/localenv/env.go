@@ -304,9 +304,9 @@ func (e *Env) startFlux(ctx context.Context) error {
 	return nil
 }
 
-// StartManager starts "kubetink manager" (again, after StopManager), as the manager's ServiceAccount, and waits
-// until it is ready.
-func (e *Env) StartManager(ctx context.Context) error {
+// StartManager starts "kubetink manager" (again, after StopManager), as the manager's ServiceAccount, with
+// Options.ManagerArgs and extraArgs, and waits until it is ready.
+func (e *Env) StartManager(ctx context.Context, extraArgs ...string) error {
 	kubeconfig := e.path("kubetink-manager.kubeconfig")
 	if err := writeImpersonatingKubeconfig(e.cp.KubeConfig, serviceAccountUser(KubetinkNamespace, KubetinkServiceAccount), kubeconfig); err != nil {
 		return err
@@ -326,6 +326,7 @@ func (e *Env) StartManager(ctx context.Context) error {
 		"--log-encoding=console",
 		"--migration-image=" + MigrationImage,
 	}, e.opts.ManagerArgs...)
+	args = append(args, extraArgs...)
 	p, err := startProcess("kubetink manager", filepath.Join(e.LogDir, "kubetink.log"), nil, e.opts.Kubetink, args...)
 	if err != nil {
 		return err
