@@ -32,6 +32,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,6 +108,31 @@ func TestFluxLockdown(t *testing.T) {
 		g.Expect(k.Spec.ServiceAccountName).To(Equal(tenantAccount), "Kustomization %s", k.Name)
 	}
 	eventually(t, "the team's stack runs the real Tinkerbell", func(g Gomega) { runningTinkerbellPod(g, env, tenantTarget, "v0.25.0") })
+
+	// a2. Values that give the site's binary more than the chart's own rules (rbac.additionalRoleRules): the
+	// apiserver refuses flux-tenant, which holds those rules but may not escalate, and the Tinkerbell reports it;
+	// taking them out recovers.
+	role := &rbacv1.ClusterRole{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Name: "tinkerbell-" + tenantTarget + "-role"}, role)).To(Succeed())
+	rules := role.Rules
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(site), site)).To(Succeed())
+	site.Spec.Values = &apiextensionsv1.JSON{Raw: []byte(`{"rbac":{"additionalRoleRules":[{"apiGroups":[""],"resources":["nodes"],"verbs":["delete"]}]}}`)}
+	g.Expect(env.Client.Update(ctx, site)).To(Succeed())
+	eventually(t, "values that escalate are refused by the apiserver and reported", func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(site), site)).To(Succeed())
+		c := apimeta.FindStatusCondition(site.Status.Conditions, meta.ReadyCondition)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Message).To(And(ContainSubstring("forbidden"), ContainSubstring(role.Name)), "Ready: %s: %s", c.Reason, c.Message)
+	})
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(role), role)).To(Succeed())
+	g.Expect(role.Rules).To(Equal(rules), "the chart's ClusterRole keeps its own rules")
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(site), site)).To(Succeed())
+	site.Spec.Values = nil
+	g.Expect(env.Client.Update(ctx, site)).To(Succeed())
+	eventually(t, "without them the team's Tinkerbell is Ready again", func(g Gomega) {
+		expectReady(g, env, site, func() []metav1.Condition { return site.Status.Conditions })
+	})
 	crds := tinkerbellCRDs(g, env)
 	machine := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: tenantTarget, Name: "team-a-notes"}, Data: map[string]string{"a": "b"}}
 	g.Expect(env.Client.Create(ctx, machine)).To(Succeed())
