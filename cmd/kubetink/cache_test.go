@@ -67,8 +67,7 @@ func TestCacheOptions_OnlyKubetinksObjects(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	mapper, err := apiutil.NewDynamicRESTMapper(env.Config, httpClient)
 	g.Expect(err).NotTo(HaveOccurred())
-	opts, err := cacheOptions("", servedBy(s, mapper))
-	g.Expect(err).NotTo(HaveOccurred())
+	opts := cacheOptions(nil, servedBy(s, mapper))
 	g.Expect(opts.ByObject).To(HaveLen(len(controller.OwnedKinds())+1), "every owned kind is served here, plus Nodes")
 	opts.Scheme = s
 	kinds := controller.OwnedKinds()

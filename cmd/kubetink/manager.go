@@ -147,7 +147,11 @@ func runManager(o *managerOptions) error {
 		return fmt.Errorf("failed to create the REST mapper: %w", err)
 	}
 	s := scheme.New()
-	cacheOpts, err := cacheOptions(o.watchSelector, servedBy(s, mapper))
+	selector, err := watchSelector(o.watchSelector)
+	if err != nil {
+		return err
+	}
+	cacheOpts := cacheOptions(selector, servedBy(s, mapper))
 	if err != nil {
 		return err
 	}
@@ -192,6 +196,7 @@ func runManager(o *managerOptions) error {
 		DependencyRequeueInterval: o.requeueDep,
 		MigrationImage:            o.migrationImage,
 		Policy:                    o.policy,
+		Selector:                  selector,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr, controller.TinkerbellReconcilerOptions{
 		MaxConcurrentReconciles: o.concurrent,
@@ -216,7 +221,7 @@ func runManager(o *managerOptions) error {
 // controller-runtime resolves every kind it is given settings for up front. An engine installed later (Argo CD
 // added to a Flux cluster) is watched once a Tinkerbell uses it, but with a cache of all its objects until the
 // next restart of Kubetink.
-func cacheOptions(watchSelector string, served func(client.Object) bool) (cache.Options, error) {
+func cacheOptions(watchSelector labels.Selector, served func(client.Object) bool) cache.Options {
 	opts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
@@ -235,14 +240,22 @@ func cacheOptions(watchSelector string, served func(client.Object) bool) (cache.
 			opts.ByObject[obj] = cache.ByObject{Label: own}
 		}
 	}
-	if watchSelector != "" {
-		sel, err := labels.Parse(watchSelector)
-		if err != nil {
-			return opts, fmt.Errorf("invalid --watch-label-selector: %w", err)
-		}
-		opts.ByObject[&kubetinkv1alpha1.Tinkerbell{}] = cache.ByObject{Label: sel}
+	if watchSelector != nil {
+		opts.ByObject[&kubetinkv1alpha1.Tinkerbell{}] = cache.ByObject{Label: watchSelector}
 	}
-	return opts, nil
+	return opts
+}
+
+// watchSelector parses --watch-label-selector; nil when it is empty.
+func watchSelector(s string) (labels.Selector, error) {
+	if s == "" {
+		return nil, nil
+	}
+	sel, err := labels.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --watch-label-selector: %w", err)
+	}
+	return sel, nil
 }
 
 // servedBy returns whether the apiserver serves an object's kind, by the REST mapper; any error means no.

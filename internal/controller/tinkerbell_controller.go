@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -67,6 +68,10 @@ type TinkerbellReconciler struct {
 	// Policy is the cluster admin's limits on what a Tinkerbell may name (the manager's --allowed-* and --argocd-*
 	// flags) and the defaults it imposes (--default-service-account); the zero value allows everything.
 	Policy policy.Settings
+	// Selector, when set, is the label selector of the Tinkerbells this manager reconciles (the manager's
+	// --watch-label-selector): a shard leaves the others alone, even when an event of a generated object, or a
+	// request, names one of them.
+	Selector labels.Selector
 
 	// watches registers the watches on the generated kinds once the apiserver serves them (tinkerbell_manager.go).
 	watches *engineWatches
@@ -160,6 +165,9 @@ func (r *TinkerbellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	obj := &kubetinkv1alpha1.Tinkerbell{}
 	if err := r.reader().Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.Selector != nil && !r.Selector.Matches(labels.Set(obj.Labels)) {
+		return ctrl.Result{}, nil // another shard's
 	}
 	start := obj.DeepCopy()
 	base := obj.DeepCopy() // what the apiserver holds; patch moves it forward
