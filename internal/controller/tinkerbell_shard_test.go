@@ -57,8 +57,14 @@ func TestTinkerbellReconciler_ShardLeavesOthersAlone(t *testing.T) {
 		}
 		cl := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(tb).WithStatusSubresource(tb).
 			WithInterceptorFuncs(interceptor.Funcs{Patch: count,
-				Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error { writes++; return nil },
-				Delete: func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error { writes++; return nil },
+				Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error {
+					writes++
+					return nil
+				},
+				Delete: func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
+					writes++
+					return nil
+				},
 			}).Build()
 		r := &TinkerbellReconciler{Client: cl, APIReader: cl, Selector: shard, ControllerName: "kubetink"}
 		_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tb)})
