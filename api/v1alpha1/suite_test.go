@@ -17,8 +17,6 @@ limitations under the License.
 package v1alpha1_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/kubetink/kubetink/internal/testutil"
@@ -27,14 +25,5 @@ import (
 var testEnv *testutil.Environment
 
 func TestMain(m *testing.M) {
-	var err error
-	if testEnv, err = testutil.Start(testutil.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := testEnv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "failed to stop the test control plane:", err)
-	}
-	os.Exit(code)
+	testutil.RunWithControlPlane(m, testutil.Options{}, &testEnv)
 }

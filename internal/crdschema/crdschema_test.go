@@ -19,7 +19,6 @@ package crdschema
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -44,16 +43,7 @@ import (
 var testEnv *testutil.Environment
 
 func TestMain(m *testing.M) {
-	var err error
-	if testEnv, err = testutil.Start(testutil.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := testEnv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "failed to stop the test control plane:", err)
-	}
-	os.Exit(code)
+	testutil.RunWithControlPlane(m, testutil.Options{}, &testEnv)
 }
 
 // submission is one object given to both the apiserver and the Validator.

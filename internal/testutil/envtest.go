@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,6 +63,21 @@ type Options struct {
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// RunWithControlPlane is the TestMain of a package whose tests share one test control plane: it starts one with
+// opts into *env, runs the tests, stops it and exits with the tests' code.
+func RunWithControlPlane(m *testing.M, opts Options, env **Environment) {
+	var err error
+	if *env, err = Start(opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := (*env).Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "failed to stop the test control plane:", err)
+	}
+	os.Exit(code)
 }
 
 // Start runs kube-apiserver and etcd from $KUBEBUILDER_ASSETS (built by "make testenv") and installs the CRDs.
