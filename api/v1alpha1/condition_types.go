@@ -107,6 +107,10 @@ const (
 	// manager's --allowed-target-namespaces).
 	TargetNamespaceNotAllowedReason = "TargetNamespaceNotAllowed"
 
+	// ScopeNotAllowedReason means the scope the stack would serve (spec.scope, or the chart's default) is not one
+	// the cluster admin allows (the manager's --allowed-scopes).
+	ScopeNotAllowedReason = "ScopeNotAllowed"
+
 	// ArgoCDNamespaceNotAllowedReason means spec.argoCD.namespace differs from the Argo CD namespace the
 	// cluster admin pinned (the manager's --argocd-namespace).
 	ArgoCDNamespaceNotAllowedReason = "ArgoCDNamespaceNotAllowed"

@@ -16,7 +16,13 @@ limitations under the License.
 
 package policy
 
-import "github.com/spf13/pflag"
+import (
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+)
 
 // BindFlags adds the cluster admin's policy flags, shared by "kubetink manager" and "kubetink render" so that a
 // pull-request check refuses what the cluster would. Their names are the keys of the kubetink-policy ConfigMap
@@ -28,6 +34,8 @@ func (s *Settings) BindFlags(fs *pflag.FlagSet) {
 		"URL prefixes the CRD source (spec.crds.source.url, or the release's default) must be under, compared as for --"+KeyChartURLPrefixes+"; repeatable or comma-separated. Unset allows every URL.")
 	fs.StringSliceVar(&s.TargetNamespaces, KeyTargetNamespaces, nil,
 		"Namespaces spec.targetNamespace may be: names, or a prefix ending in * such as tinkerbell-*; repeatable or comma-separated. kube- namespaces are never allowed. Unset allows every other namespace.")
+	fs.Var(scopesValue{&s.Scopes}, KeyScopes,
+		"Scopes a Tinkerbell's stack may serve (spec.scope, or the chart's default: Cluster on the unified chart): Cluster, Namespace; repeatable or comma-separated. A stack serving every namespace holds rights in every namespace. Unset allows both.")
 	fs.StringVar(&s.ArgoCDNamespace, KeyArgoCDNamespace, "",
 		"Namespace every Argo CD Application is created in; a Tinkerbell with another spec.argoCD.namespace is refused. Unset: spec.argoCD.namespace, default argocd.")
 	fs.StringVar(&s.DefaultServiceAccount, KeyDefaultServiceAccount, "",
@@ -35,3 +43,25 @@ func (s *Settings) BindFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&s.ArgoCDProjects, KeyArgoCDProjects, nil,
 		"Argo CD projects spec.argoCD.project (default \"default\") may name; repeatable or comma-separated. Unset allows every project.")
 }
+
+// scopesValue is --allowed-scopes: a list of scopes, repeatable or comma-separated, as a string slice flag is.
+type scopesValue struct{ scopes *[]kubetinkv1alpha1.Scope }
+
+func (v scopesValue) String() string {
+	out := make([]string, len(*v.scopes))
+	for i, s := range *v.scopes {
+		out[i] = string(s)
+	}
+	return strings.Join(out, ",")
+}
+
+func (v scopesValue) Set(value string) error {
+	for s := range strings.SplitSeq(value, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*v.scopes = append(*v.scopes, kubetinkv1alpha1.Scope(s))
+		}
+	}
+	return nil
+}
+
+func (v scopesValue) Type() string { return "strings" }

@@ -58,6 +58,7 @@ const (
 	KeyChartURLPrefixes  = "allowed-chart-url-prefixes"
 	KeyCRDSourcePrefixes = "allowed-crd-source-prefixes"
 	KeyTargetNamespaces  = "allowed-target-namespaces"
+	KeyScopes            = "allowed-scopes"
 	KeyArgoCDNamespace   = "argocd-namespace"
 	KeyArgoCDProjects    = "argocd-allowed-projects"
 	// KeyDefaultServiceAccount is a default rather than a limit: admission has no ConfigMap key for it.
@@ -73,6 +74,9 @@ type Settings struct {
 	CRDSourcePrefixes []string
 	// TargetNamespaces are the names or patterns spec.targetNamespace must match (--allowed-target-namespaces).
 	TargetNamespaces []string
+	// Scopes are the scopes a stack may serve (--allowed-scopes): Cluster, Namespace. A stack that serves every
+	// namespace runs Tinkerbell's controllers, and binds its migration Jobs, with rights in every namespace.
+	Scopes []kubetinkv1alpha1.Scope
 	// ArgoCDNamespace is where every Application goes (--argocd-namespace): a Tinkerbell that sets another
 	// spec.argoCD.namespace is refused, one that sets none uses it.
 	ArgoCDNamespace string
@@ -117,6 +121,11 @@ func (s Settings) Validate() error {
 			return fmt.Errorf("%s: %q is neither a namespace name nor a name prefix followed by *", KeyTargetNamespaces, p)
 		}
 	}
+	for _, sc := range s.Scopes {
+		if sc != kubetinkv1alpha1.ScopeCluster && sc != kubetinkv1alpha1.ScopeNamespace {
+			return fmt.Errorf("%s: %q is neither %s nor %s", KeyScopes, sc, kubetinkv1alpha1.ScopeCluster, kubetinkv1alpha1.ScopeNamespace)
+		}
+	}
 	if ns := s.ArgoCDNamespace; ns != "" && (!namespacePattern.MatchString(ns) || strings.Contains(ns, "*") || len(ns) > 63) {
 		return fmt.Errorf("%s: %q is not a namespace name", KeyArgoCDNamespace, ns)
 	}
@@ -157,7 +166,7 @@ func (s Settings) ArgoCDNamespaceFor(obj *kubetinkv1alpha1.Tinkerbell) string {
 }
 
 // Check returns the first rule obj breaks, or nil. The rules are checked in this order: the target namespace,
-// the chart URL, the CRD source, the Argo CD namespace, the Argo CD project. A spec.version outside the catalog
+// the scope, the chart URL, the CRD source, the Argo CD namespace, the Argo CD project. A spec.version outside the catalog
 // has no default URLs to check: only the explicit ones are, and the caller refuses the version itself.
 func (s Settings) Check(obj *kubetinkv1alpha1.Tinkerbell) *Violation {
 	spec := &obj.Spec
@@ -165,6 +174,9 @@ func (s Settings) Check(obj *kubetinkv1alpha1.Tinkerbell) *Violation {
 	known := err == nil
 
 	if v := s.checkTargetNamespace(obj.GetTargetNamespace()); v != nil {
+		return v
+	}
+	if v := s.checkScope(obj); v != nil {
 		return v
 	}
 
@@ -215,6 +227,27 @@ func (s Settings) Check(obj *kubetinkv1alpha1.Tinkerbell) *Violation {
 		}
 	}
 	return nil
+}
+
+// checkScope refuses a scope, explicit or the chart's default, that Scopes does not list.
+func (s Settings) checkScope(obj *kubetinkv1alpha1.Tinkerbell) *Violation {
+	scope := kubetinkv1alpha1.ScopeNamespace
+	if obj.ServesAllNamespaces() {
+		scope = kubetinkv1alpha1.ScopeCluster
+	}
+	if len(s.Scopes) == 0 || slices.Contains(s.Scopes, scope) {
+		return nil
+	}
+	allowed := make([]string, len(s.Scopes))
+	for i, sc := range s.Scopes {
+		allowed[i] = string(sc)
+	}
+	what := fmt.Sprintf("spec.scope %q", scope)
+	if obj.Spec.Scope == "" {
+		what = fmt.Sprintf("the chart's default scope, %q,", scope)
+	}
+	return &Violation{Reason: kubetinkv1alpha1.ScopeNotAllowedReason,
+		Message: fmt.Sprintf("%s is not allowed by the cluster admin's %s: set spec.scope to %s", what, KeyScopes, strings.Join(allowed, " or "))}
 }
 
 // checkTargetNamespace refuses a kube- namespace always, and a namespace no pattern matches.

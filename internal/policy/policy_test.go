@@ -152,6 +152,16 @@ func TestCheck(t *testing.T) {
 			mirrored(s)
 			s.TargetNamespace = ""
 		}), reason: kubetinkv1alpha1.TargetNamespaceNotAllowedReason, message: `spec.targetNamespace "tinkerbell"`},
+		{name: "a scope the admin allows", settings: Settings{Scopes: []kubetinkv1alpha1.Scope{kubetinkv1alpha1.ScopeNamespace}},
+			obj: tinkerbell(func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Scope = kubetinkv1alpha1.ScopeNamespace })},
+		{name: "a scope the admin does not allow", settings: Settings{Scopes: []kubetinkv1alpha1.Scope{kubetinkv1alpha1.ScopeNamespace}},
+			obj: tinkerbell(func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Scope = kubetinkv1alpha1.ScopeCluster }), reason: kubetinkv1alpha1.ScopeNotAllowedReason,
+			message: `spec.scope "Cluster" is not allowed by the cluster admin's allowed-scopes: set spec.scope to Namespace`},
+		{name: "the unified chart's default scope is checked", settings: Settings{Scopes: []kubetinkv1alpha1.Scope{kubetinkv1alpha1.ScopeNamespace}},
+			obj: tinkerbell(nil), reason: kubetinkv1alpha1.ScopeNotAllowedReason,
+			message: `the chart's default scope, "Cluster", is not allowed by the cluster admin's allowed-scopes: set spec.scope to Namespace`},
+		{name: "the legacy chart's default scope is Namespace", settings: Settings{Scopes: []kubetinkv1alpha1.Scope{kubetinkv1alpha1.ScopeNamespace}},
+			obj: tinkerbell(func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Version = "0.6.2" })},
 		{name: "chart URL on a lookalike host", settings: locked, obj: tinkerbell(func(s *kubetinkv1alpha1.TinkerbellSpec) {
 			mirrored(s)
 			s.Chart.URL = "oci://registry.example.com.evil.io/charts/tinkerbell"
@@ -265,6 +275,7 @@ func TestValidate(t *testing.T) {
 		{Settings{CRDSourcePrefixes: []string{"https://git.example.com/x?y"}}, "allowed-crd-source-prefixes"},
 		{Settings{TargetNamespaces: []string{"tinkerbell-*-a"}}, "allowed-target-namespaces"},
 		{Settings{TargetNamespaces: []string{"*-a"}}, "allowed-target-namespaces"},
+		{Settings{Scopes: []kubetinkv1alpha1.Scope{"cluster"}}, "allowed-scopes"},
 		{Settings{TargetNamespaces: []string{"Tinkerbell"}}, "allowed-target-namespaces"},
 		{Settings{ArgoCDNamespace: "argocd-*"}, "argocd-namespace"},
 		{Settings{ArgoCDProjects: []string{"Default"}}, "argocd-allowed-projects"},

@@ -81,6 +81,7 @@ func TestLockdown_AttackTable(t *testing.T) {
 		ChartURLPrefixes:  []string{"oci://ghcr.io/tinkerbell/charts"},
 		CRDSourcePrefixes: []string{"https://github.com/tinkerbell/tinkerbell"},
 		TargetNamespaces:  []string{team},
+		Scopes:            []kubetinkv1alpha1.Scope{kubetinkv1alpha1.ScopeNamespace},
 		ArgoCDNamespace:   "argocd",
 		ArgoCDProjects:    []string{"tinkerbell"},
 	}
@@ -121,6 +122,8 @@ func TestLockdown_AttackTable(t *testing.T) {
 			}},
 		{name: "another team's namespace", reason: kubetinkv1alpha1.TargetNamespaceNotAllowedReason, refuse: "spec.targetNamespace",
 			spec: func(s *kubetinkv1alpha1.TinkerbellSpec) { s.TargetNamespace = other }},
+		{name: "a stack that serves every namespace", reason: kubetinkv1alpha1.ScopeNotAllowedReason, refuse: "allowed-scopes",
+			spec: func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Scope = kubetinkv1alpha1.ScopeCluster }},
 		{name: "a system namespace", refuse: "spec.targetNamespace may not be a kube- system namespace",
 			spec: func(s *kubetinkv1alpha1.TinkerbellSpec) { s.TargetNamespace = "kube-system" }},
 		{name: "an Argo CD namespace of its choosing", reason: kubetinkv1alpha1.ArgoCDNamespaceNotAllowedReason, refuse: "spec.argoCD.namespace",
@@ -286,6 +289,7 @@ func policyData(s policy.Settings) map[string]string {
 		policy.KeyChartURLPrefixes:  strings.Join(s.ChartURLPrefixes, ","),
 		policy.KeyCRDSourcePrefixes: strings.Join(s.CRDSourcePrefixes, ","),
 		policy.KeyTargetNamespaces:  strings.Join(s.TargetNamespaces, ","),
+		policy.KeyScopes:            scopes(s.Scopes),
 		policy.KeyArgoCDNamespace:   s.ArgoCDNamespace,
 		policy.KeyArgoCDProjects:    strings.Join(s.ArgoCDProjects, ","),
 	}
@@ -360,4 +364,13 @@ func migrationBindings(g Gomega, tb *kubetinkv1alpha1.Tinkerbell) []string {
 		}
 	}
 	return out
+}
+
+// scopes is a list of scopes as the flag and the ConfigMap write it.
+func scopes(list []kubetinkv1alpha1.Scope) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = string(s)
+	}
+	return strings.Join(out, ",")
 }
