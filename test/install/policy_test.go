@@ -41,6 +41,7 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 		ChartURLPrefixes:  []string{"oci://registry.example.com/charts", "oci://mirror.example.com:5000"},
 		CRDSourcePrefixes: []string{"https://git.example.com/mirrors/"},
 		TargetNamespaces:  []string{"tinkerbell-*", "lab"},
+		Scopes:            []kubetinkv1alpha1.Scope{kubetinkv1alpha1.ScopeNamespace},
 		ArgoCDNamespace:   "gitops",
 		ArgoCDProjects:    []string{"tinkerbell", "lab"},
 	}
@@ -49,7 +50,8 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 		tb := &kubetinkv1alpha1.Tinkerbell{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: kubetinkv1alpha1.TinkerbellSpec{
-				Version: "v0.25.0", TargetNamespace: "tinkerbell-a", ArtifactsFileServer: "http://192.168.2.11:7173",
+				Version: "v0.25.0", TargetNamespace: "tinkerbell-a", Scope: kubetinkv1alpha1.ScopeNamespace,
+				ArtifactsFileServer: "http://192.168.2.11:7173",
 				Chart: &kubetinkv1alpha1.ChartSource{URL: "oci://registry.example.com/charts/tinkerbell"},
 				CRDs:  &kubetinkv1alpha1.CRDsSpec{Source: &kubetinkv1alpha1.CRDSource{URL: "https://git.example.com/mirrors/tinkerbell.git"}},
 			},
@@ -79,6 +81,8 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 		tinkerbell("crd-source", crdURL("https://github.com/tinkerbell/tinkerbell")),
 		tinkerbell("crd-lookalike", crdURL("https://git.example.com/mirrors-evil/tinkerbell.git")),
 		tinkerbell("target-namespace", func(s *kubetinkv1alpha1.TinkerbellSpec) { s.TargetNamespace = "tinkerbell" }),
+		tinkerbell("scope", func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Scope = kubetinkv1alpha1.ScopeCluster }),
+		tinkerbell("default-scope", func(s *kubetinkv1alpha1.TinkerbellSpec) { s.Scope = "" }),
 		tinkerbell("argocd-namespace", onArgoCD("argocd", "tinkerbell")),
 		tinkerbell("argocd-project", onArgoCD("", "default")),
 	}
@@ -96,7 +100,7 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 	// With the ConfigMap as the install ships it, empty, everything is allowed. One Tinkerbell breaking every rule is
 	// stored for later.
 	everything := tinkerbell("everything", chartURL("oci://evil.io/x"), crdURL("https://evil.io/x"), onArgoCD("argocd", "default"),
-		func(s *kubetinkv1alpha1.TinkerbellSpec) { s.TargetNamespace = "elsewhere" })
+		func(s *kubetinkv1alpha1.TinkerbellSpec) { s.TargetNamespace, s.Scope = "elsewhere", "" })
 	g.Expect(k8sClient.Create(t.Context(), everything)).To(Succeed())
 	for _, tb := range refused {
 		g.Expect(k8sClient.Create(t.Context(), tb.DeepCopy(), client.DryRunAll)).To(Succeed(), tb.Name)
@@ -107,6 +111,7 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 		policy.KeyChartURLPrefixes:  strings.Join(settings.ChartURLPrefixes, ", "),
 		policy.KeyCRDSourcePrefixes: strings.Join(settings.CRDSourcePrefixes, ","),
 		policy.KeyTargetNamespaces:  " " + strings.Join(settings.TargetNamespaces, " , ") + " ,",
+		policy.KeyScopes:            scopes(settings.Scopes),
 		policy.KeyArgoCDNamespace:   settings.ArgoCDNamespace,
 		policy.KeyArgoCDProjects:    strings.Join(settings.ArgoCDProjects, ","),
 	})
