@@ -15,10 +15,10 @@ limitations under the License.
 */
 
 // Package policy holds the cluster admin's limits on what a Tinkerbell object may make Kubetink generate: which
-// chart URLs and CRD sources it may name, which namespaces it may install into, and which Argo CD namespace and
-// projects its Applications may use. The manager ("kubetink manager") and "kubetink render" take the same flags
-// and call Check with them, so a pull-request check agrees with the cluster; config/policy repeats the rules that
-// can be checked at admission. It is pure: no client.
+// chart URLs and CRD sources it may name, which namespaces it may install into, which scope its stack may serve,
+// and which Argo CD namespace and projects its Applications may use. The manager ("kubetink manager") and
+// "kubetink render" take the same flags and call Check with them, so a pull-request check agrees with the
+// cluster; config/policy repeats the rules that can be checked at admission. It is pure: no client.
 //
 // Every setting left empty allows everything, so a default install is unrestricted.
 //
