@@ -52,8 +52,8 @@ func TestPolicy_TinkerbellAdmission(t *testing.T) {
 			Spec: kubetinkv1alpha1.TinkerbellSpec{
 				Version: "v0.25.0", TargetNamespace: "tinkerbell-a", Scope: kubetinkv1alpha1.ScopeNamespace,
 				ArtifactsFileServer: "http://192.168.2.11:7173",
-				Chart: &kubetinkv1alpha1.ChartSource{URL: "oci://registry.example.com/charts/tinkerbell"},
-				CRDs:  &kubetinkv1alpha1.CRDsSpec{Source: &kubetinkv1alpha1.CRDSource{URL: "https://git.example.com/mirrors/tinkerbell.git"}},
+				Chart:               &kubetinkv1alpha1.ChartSource{URL: "oci://registry.example.com/charts/tinkerbell"},
+				CRDs:                &kubetinkv1alpha1.CRDsSpec{Source: &kubetinkv1alpha1.CRDSource{URL: "https://git.example.com/mirrors/tinkerbell.git"}},
 			},
 		}
 		for _, m := range mutate {
