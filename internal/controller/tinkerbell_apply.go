@@ -41,10 +41,7 @@ const (
 	// dropped from the rendered object, which the subset comparison alone cannot see.
 	digestAnnotation = "kubetink.io/digest"
 
-	componentChart   = "chart"
-	componentCRDs    = "crds"
-	componentRelease = "release"
-	crdKind          = "CustomResourceDefinition"
+	crdKind = "CustomResourceDefinition"
 )
 
 // applyAll applies the rendered objects in order. The CRDs first: their source, then what applies them
@@ -69,7 +66,7 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	var crdKustomizations, later []*unstructured.Unstructured
 	for _, u := range s.result.Objects {
 		switch {
-		case u.GetLabels()[render.LabelComponent] != componentCRDs:
+		case u.GetLabels()[render.LabelComponent] != render.ComponentCRDs:
 			later = append(later, u)
 		case isCRDKustomization(u):
 			crdKustomizations = append(crdKustomizations, u)
@@ -96,7 +93,7 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	}
 	for _, u := range later {
 		// Keep what runs now; the watches on the CRD objects bring us back when the CRDs are ready.
-		createNow := u.GetLabels()[render.LabelComponent] == componentChart
+		createNow := u.GetLabels()[render.LabelComponent] == render.ComponentChart
 		if err := r.applyUnless(ctx, s, u, !crdsReady, createNow); err != nil {
 			return err
 		}

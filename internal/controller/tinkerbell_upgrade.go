@@ -454,7 +454,7 @@ func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructu
 	}
 	var out []*unstructured.Unstructured
 	for _, u := range res.Objects {
-		if u.GetLabels()[render.LabelComponent] == componentRelease {
+		if u.GetLabels()[render.LabelComponent] == render.ComponentRelease {
 			out = append(out, u)
 		}
 	}
