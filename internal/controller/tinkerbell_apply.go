@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"reflect"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -188,7 +189,7 @@ func (r *TinkerbellReconciler) current(ctx context.Context, s *scope, u *unstruc
 // HelmRelease's exhausted retries or force an upgrade) go to HelmReleases only.
 func forwardReconcileRequests(obj *kubetinkv1alpha1.Tinkerbell, u *unstructured.Unstructured) {
 	keys := []string{meta.ReconcileRequestAnnotation}
-	if u.GetKind() == "HelmRelease" {
+	if u.GetKind() == helmv2.HelmReleaseKind {
 		keys = append(keys, "reconcile.fluxcd.io/resetAt", "reconcile.fluxcd.io/forceAt")
 	}
 	for _, k := range keys {

@@ -172,7 +172,7 @@ func (o *ownWrites) notOwnWrites() predicate.Predicate {
 
 // OwnedKinds returns an object of each kind Kubetink creates and watches: the Flux and Argo CD objects it
 // generates and its migration Jobs. Every object of these kinds that Kubetink writes carries
-// render.LabelManagedBy=render.ManagedBy, so a manager may cache only those (cmd/kubetink does): a cluster's
+// kubetinkv1alpha1.LabelManagedBy=kubetinkv1alpha1.ManagedBy, so a manager may cache only those (cmd/kubetink does): a cluster's
 // other HelmReleases, Kustomizations, Applications and Jobs need not fill Kubetink's memory.
 func OwnedKinds() []client.Object {
 	out := []client.Object{&batchv1.Job{}}

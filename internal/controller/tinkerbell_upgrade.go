@@ -654,7 +654,7 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 // name first; its result must not count as the migration's.
 func ownJob(obj *kubetinkv1alpha1.Tinkerbell, job *batchv1.Job) bool {
 	owner := metav1.GetControllerOf(job)
-	return owner != nil && owner.UID == obj.UID && job.Labels["app.kubernetes.io/managed-by"] == "kubetink"
+	return owner != nil && owner.UID == obj.UID && job.Labels[kubetinkv1alpha1.LabelManagedBy] == kubetinkv1alpha1.ManagedBy
 }
 
 // foreignJob stalls the Tinkerbell on a Job that has a migration Job's name but is not Kubetink's for it. The Job
@@ -708,7 +708,7 @@ func migrationBindingName(role string, obj *kubetinkv1alpha1.Tinkerbell) string 
 //
 // All are named migrationBindingName and labelled for the Tinkerbell.
 func (r *TinkerbellReconciler) migrationBindings(obj *kubetinkv1alpha1.Tinkerbell) []client.Object {
-	labels := map[string]string{"app.kubernetes.io/managed-by": "kubetink", render.LabelName: obj.Name, render.LabelNamespace: obj.Namespace}
+	labels := map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy, render.LabelName: obj.Name, render.LabelNamespace: obj.Namespace}
 	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: obj.Namespace, Name: r.migrationServiceAccount()}}
 	clusterRole := func(name string) rbacv1.RoleRef {
 		return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}
@@ -740,7 +740,7 @@ func (r *TinkerbellReconciler) migrationBindings(obj *kubetinkv1alpha1.Tinkerbel
 // migrate.
 func (r *TinkerbellReconciler) ensureMigrationAccess(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: obj.Namespace, Name: r.migrationServiceAccount(),
-		Labels: map[string]string{"app.kubernetes.io/managed-by": "kubetink"}}}
+		Labels: map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy}}}
 	if err := controllerutil.SetOwnerReference(obj, sa, r.Scheme()); err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func TestRenderObjects(t *testing.T) {
 					t.Errorf("%s has a creationTimestamp", u.GetName())
 				}
 				l := u.GetLabels()
-				if l[LabelName] != "tb" || l[LabelNamespace] != "ops" || l[LabelManagedBy] != ManagedBy {
+				if l[LabelName] != "tb" || l[LabelNamespace] != "ops" || l[kubetinkv1alpha1.LabelManagedBy] != kubetinkv1alpha1.ManagedBy {
 					t.Errorf("%s labels = %v", u.GetName(), l)
 				}
 				wantComponent := map[string]string{"OCIRepository": ComponentChart, "GitRepository": ComponentCRDs, "Kustomization": ComponentCRDs, "HelmRelease": ComponentRelease}[u.GetKind()]
