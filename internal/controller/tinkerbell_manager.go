@@ -221,8 +221,9 @@ func (w *engineWatches) watchServed(objs []client.Object, h handler.EventHandler
 // blockerKinds are the kinds whose running objects hold an upgrade back: Workflows and BMC Jobs. Only their
 // metadata is cached; a change is a reason to run the preflight again, which lists them from the apiserver.
 func blockerKinds() []client.Object {
-	out := make([]client.Object, 0, 2)
-	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
+	targets := migration.BlockerTargets()
+	out := make([]client.Object, 0, len(targets))
+	for _, t := range targets {
 		m := &metav1.PartialObjectMetadata{}
 		m.SetGroupVersionKind(schema.GroupVersionKind{Group: t.Group, Version: t.Version, Kind: t.Kind})
 		out = append(out, m)

@@ -361,10 +361,11 @@ func (r *TinkerbellReconciler) obsoleteCRDs(ctx context.Context) ([]string, erro
 	return slices.Clone(names), nil
 }
 
-// lookUpObsoleteCRDs asks the apiserver for each obsolete CRD by name (the manager may not list CRDs).
+// lookUpObsoleteCRDs asks the apiserver for each obsolete CRD (migration.ObsoleteTargets) by name: the manager may
+// not list CRDs.
 func (r *TinkerbellReconciler) lookUpObsoleteCRDs(ctx context.Context) ([]string, error) {
 	var out []string
-	for _, t := range []migration.Target{migration.BaseboardManagements, migration.WorkflowData} {
+	for _, t := range migration.ObsoleteTargets() {
 		crd := &metav1.PartialObjectMetadata{}
 		crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 		err := r.reader().Get(ctx, client.ObjectKey{Name: t.CRDName()}, crd)
