@@ -33,8 +33,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/controller"
-	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/scheme"
 	"github.com/kubetink/kubetink/internal/testutil"
 )
@@ -76,8 +76,8 @@ func TestCacheOptions_OnlyKubetinksObjects(t *testing.T) {
 		gvk, err := apiutil.GVKForObject(kind, opts.Scheme)
 		g.Expect(err).NotTo(HaveOccurred())
 		for name, labels := range map[string]map[string]string{
-			"kubetinks": {render.LabelManagedBy: render.ManagedBy},
-			"others":    {render.LabelManagedBy: "someone-else"},
+			"kubetinks": {kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy},
+			"others":    {kubetinkv1alpha1.LabelManagedBy: "someone-else"},
 		} {
 			u := &unstructured.Unstructured{Object: map[string]any{"spec": objects[gvk.Kind]}}
 			u.SetGroupVersionKind(gvk)

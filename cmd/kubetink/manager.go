@@ -42,7 +42,6 @@ import (
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/controller"
 	"github.com/kubetink/kubetink/internal/policy"
-	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/scheme"
 	"github.com/kubetink/kubetink/internal/version"
 )
@@ -234,7 +233,7 @@ func cacheOptions(watchSelector labels.Selector, served func(client.Object) bool
 			}},
 		},
 	}
-	own := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})
+	own := labels.SelectorFromSet(labels.Set{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy})
 	for _, obj := range controller.OwnedKinds() {
 		if served(obj) {
 			opts.ByObject[obj] = cache.ByObject{Label: own}

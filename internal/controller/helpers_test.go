@@ -191,13 +191,13 @@ func markReady(g Gomega, u *unstructured.Unstructured) { setFluxStatus(g, u, rea
 func driveToReady(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, res *render.Result) {
 	t.Helper()
 	for _, u := range res.Objects {
-		if u.GetLabels()[render.LabelComponent] == componentRelease {
+		if u.GetLabels()[render.LabelComponent] == render.ComponentRelease {
 			continue
 		}
 		g.Eventually(func(g Gomega) { g.Expect(live(g, u)).NotTo(BeNil()) }, timeout, interval).Should(Succeed())
 		markReady(g, u)
 	}
-	for _, u := range byComponent(res, componentRelease) {
+	for _, u := range byComponent(res, render.ComponentRelease) {
 		g.Eventually(func(g Gomega) { g.Expect(live(g, u)).NotTo(BeNil()) }, timeout, interval).Should(Succeed())
 		markReady(g, u)
 	}

@@ -37,7 +37,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
-	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
@@ -88,7 +87,7 @@ func runSuite(m *testing.M) int {
 		// cached as cmd/kubetink caches them: only those labelled as Kubetink's.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&kubetinkv1alpha1.Tinkerbell{}: {Label: labels.NewSelector().Add(ownManagerRequirement(selection.DoesNotExist))},
-			&batchv1.Job{}:                 {Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})},
+			&batchv1.Job{}:                 {Label: labels.SelectorFromSet(labels.Set{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy})},
 		}},
 		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
 			c, err := client.New(cfg, opts)

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"reflect"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -41,10 +42,7 @@ const (
 	// dropped from the rendered object, which the subset comparison alone cannot see.
 	digestAnnotation = "kubetink.io/digest"
 
-	componentChart   = "chart"
-	componentCRDs    = "crds"
-	componentRelease = "release"
-	crdKind          = "CustomResourceDefinition"
+	crdKind = "CustomResourceDefinition"
 )
 
 // applyAll applies the rendered objects in order. The CRDs first: their source, then what applies them
@@ -69,7 +67,7 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	var crdKustomizations, later []*unstructured.Unstructured
 	for _, u := range s.result.Objects {
 		switch {
-		case u.GetLabels()[render.LabelComponent] != componentCRDs:
+		case u.GetLabels()[render.LabelComponent] != render.ComponentCRDs:
 			later = append(later, u)
 		case isCRDKustomization(u):
 			crdKustomizations = append(crdKustomizations, u)
@@ -96,7 +94,7 @@ func (r *TinkerbellReconciler) applyAll(ctx context.Context, s *scope) error {
 	}
 	for _, u := range later {
 		// Keep what runs now; the watches on the CRD objects bring us back when the CRDs are ready.
-		createNow := u.GetLabels()[render.LabelComponent] == componentChart
+		createNow := u.GetLabels()[render.LabelComponent] == render.ComponentChart
 		if err := r.applyUnless(ctx, s, u, !crdsReady, createNow); err != nil {
 			return err
 		}
@@ -191,7 +189,7 @@ func (r *TinkerbellReconciler) current(ctx context.Context, s *scope, u *unstruc
 // HelmRelease's exhausted retries or force an upgrade) go to HelmReleases only.
 func forwardReconcileRequests(obj *kubetinkv1alpha1.Tinkerbell, u *unstructured.Unstructured) {
 	keys := []string{meta.ReconcileRequestAnnotation}
-	if u.GetKind() == "HelmRelease" {
+	if u.GetKind() == helmv2.HelmReleaseKind {
 		keys = append(keys, "reconcile.fluxcd.io/resetAt", "reconcile.fluxcd.io/forceAt")
 	}
 	for _, k := range keys {

@@ -99,17 +99,17 @@ func markAppHealthyWith(c client.Client, g *WithT, u *unstructured.Unstructured)
 // driveArgoToReady plays Argo CD: the CRDs' Applications first, then the chart's, which Kubetink holds back
 // until the CRDs are in; it waits for the Tinkerbell to be Ready.
 func driveArgoToReady(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, res *render.Result) *kubetinkv1alpha1.Tinkerbell {
-	for _, u := range byComponent(res, componentCRDs) {
+	for _, u := range byComponent(res, render.ComponentCRDs) {
 		markAppHealthy(g, u)
 	}
-	for _, u := range byComponent(res, componentRelease) {
+	for _, u := range byComponent(res, render.ComponentRelease) {
 		markAppHealthy(g, u)
 	}
 	return waitReady(g, tb)
 }
 
 func chartApp(res *render.Result) *unstructured.Unstructured {
-	return byComponent(res, componentRelease)[0]
+	return byComponent(res, render.ComponentRelease)[0]
 }
 
 func TestTinkerbellReconciler_ArgoCDInstall(t *testing.T) {

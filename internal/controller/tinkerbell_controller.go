@@ -154,7 +154,9 @@ func waiting(reason, format string, args ...any) error {
 // Leaving the legacy stack: Cluster API Provider Tinkerbell objects must be paused first (read uncached, only then).
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=tinkerbellmachines;tinkerbellclusters,verbs=list
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=list
-// Obsolete CRDs are reported after an upgrade: get the two CRDs no release uses any more, by name.
+// Obsolete CRDs are reported after an upgrade: get the CRDs no release uses any more, by name. The kinds of this
+// marker and of the preflight one above are migration.ObsoleteTargets and migration.BlockerTargets
+// (TestManagerRoleMatchesMigrationKinds keeps them equal).
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get,resourceNames=baseboardmanagements.bmc.tinkerbell.org;workflowdata.tinkerbell.org
 
 // Reconcile brings one Tinkerbell's generated objects in line with its spec and reports their state.

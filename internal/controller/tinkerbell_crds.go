@@ -39,14 +39,14 @@ import (
 
 // isCRDKustomization reports whether u is a Kustomization that applies the Tinkerbell CRDs.
 func isCRDKustomization(u *unstructured.Unstructured) bool {
-	return u.GetKind() == kustomizev1.KustomizationKind && u.GetLabels()[render.LabelComponent] == componentCRDs
+	return u.GetKind() == kustomizev1.KustomizationKind && u.GetLabels()[render.LabelComponent] == render.ComponentCRDs
 }
 
 // crdSource returns the live GitRepository of the CRDs, or nil when the Tinkerbell renders none (Argo CD, or
 // CRDs not managed) or it does not exist yet.
 func (r *TinkerbellReconciler) crdSource(ctx context.Context, s *scope) (*unstructured.Unstructured, error) {
 	for _, u := range s.result.Objects {
-		if u.GetKind() == sourcev1.GitRepositoryKind && u.GetLabels()[render.LabelComponent] == componentCRDs {
+		if u.GetKind() == sourcev1.GitRepositoryKind && u.GetLabels()[render.LabelComponent] == render.ComponentCRDs {
 			return r.current(ctx, s, u)
 		}
 	}
@@ -89,7 +89,7 @@ func (r *TinkerbellReconciler) crdsReady(ctx context.Context, s *scope) (bool, e
 		}
 	}
 	for _, u := range s.result.Objects {
-		if u.GetLabels()[render.LabelComponent] != componentCRDs {
+		if u.GetLabels()[render.LabelComponent] != render.ComponentCRDs {
 			continue
 		}
 		live, err := r.current(ctx, s, u)

@@ -46,7 +46,7 @@ func crdObjects(g Gomega, res *render.Result) (source, kustomization *unstructur
 	source, kustomization = byKind(res, "GitRepository"), byKind(res, "Kustomization")
 	g.Expect(source).NotTo(BeNil())
 	g.Expect(kustomization).NotTo(BeNil())
-	g.Expect(byComponent(res, componentCRDs)).To(HaveLen(2), "one GitRepository and one Kustomization")
+	g.Expect(byComponent(res, render.ComponentCRDs)).To(HaveLen(2), "one GitRepository and one Kustomization")
 	return source, kustomization
 }
 

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -107,7 +108,7 @@ func TestTinkerbellReconciler_PrunesWhatIsNoLongerRendered(t *testing.T) {
 	create(t, g, tb)
 	res := expectedObjects(g, tb, values.Facts{})
 	driveToReady(t, g, tb, res)
-	crdObjects := byComponent(res, componentCRDs)
+	crdObjects := byComponent(res, render.ComponentCRDs)
 	g.Expect(crdObjects).NotTo(BeEmpty())
 
 	// Hand the CRDs back to the chart: the CRD GitRepository and Kustomization go, the CRDs stay.

@@ -172,7 +172,7 @@ func TestTinkerbellReconciler_TwoSitesDoNotInterfere(t *testing.T) {
 // giving them up changes its release's values): each object is marked ready only once it carries the rendered
 // spec, the CRDs' first, and the Tinkerbell must become Ready.
 func driveToCurrent(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, res *render.Result) {
-	for _, u := range append(byComponent(res, componentCRDs), byComponent(res, componentChart, componentRelease)...) {
+	for _, u := range append(byComponent(res, render.ComponentCRDs), byComponent(res, render.ComponentChart, render.ComponentRelease)...) {
 		markReadyOnceCurrent(g, u)
 	}
 	waitReady(g, tb)

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
+	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -221,7 +222,7 @@ func TestTinkerbellReconciler_DowngradeRefused(t *testing.T) {
 		tb.Spec.Upgrade = &kubetinkv1alpha1.UpgradePolicy{AllowDowngrade: true}
 	})
 	// Flux fetches and applies the v0.24.0 CRDs; then the chart source moves.
-	for _, u := range byComponent(expectedObjects(g, atVersionCopy(tb, "v0.24.0"), values.Facts{}), componentCRDs) {
+	for _, u := range byComponent(expectedObjects(g, atVersionCopy(tb, "v0.24.0"), values.Facts{}), render.ComponentCRDs) {
 		markReadyOnceCurrent(g, u)
 	}
 	g.Eventually(func(g Gomega) {

@@ -172,7 +172,7 @@ func (o *ownWrites) notOwnWrites() predicate.Predicate {
 
 // OwnedKinds returns an object of each kind Kubetink creates and watches: the Flux and Argo CD objects it
 // generates and its migration Jobs. Every object of these kinds that Kubetink writes carries
-// render.LabelManagedBy=render.ManagedBy, so a manager may cache only those (cmd/kubetink does): a cluster's
+// kubetinkv1alpha1.LabelManagedBy=kubetinkv1alpha1.ManagedBy, so a manager may cache only those (cmd/kubetink does): a cluster's
 // other HelmReleases, Kustomizations, Applications and Jobs need not fill Kubetink's memory.
 func OwnedKinds() []client.Object {
 	out := []client.Object{&batchv1.Job{}}
@@ -221,8 +221,9 @@ func (w *engineWatches) watchServed(objs []client.Object, h handler.EventHandler
 // blockerKinds are the kinds whose running objects hold an upgrade back: Workflows and BMC Jobs. Only their
 // metadata is cached; a change is a reason to run the preflight again, which lists them from the apiserver.
 func blockerKinds() []client.Object {
-	out := make([]client.Object, 0, 2)
-	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
+	targets := migration.BlockerTargets()
+	out := make([]client.Object, 0, len(targets))
+	for _, t := range targets {
 		m := &metav1.PartialObjectMetadata{}
 		m.SetGroupVersionKind(schema.GroupVersionKind{Group: t.Group, Version: t.Version, Kind: t.Kind})
 		out = append(out, m)

@@ -44,7 +44,7 @@ func foreignOwner(live metav1.Object, controlled bool, obj *kubetinkv1alpha1.Tin
 	name, ns := l[render.LabelName], l[render.LabelNamespace]
 	ref := metav1.GetControllerOfNoCopy(live)
 	switch {
-	case l[render.LabelManagedBy] != render.ManagedBy || name == "" || ns == "":
+	case l[kubetinkv1alpha1.LabelManagedBy] != kubetinkv1alpha1.ManagedBy || name == "" || ns == "":
 		if ref != nil {
 			return fmt.Sprintf("is controlled by %s %s and was not created by Kubetink", ref.Kind, ref.Name)
 		}

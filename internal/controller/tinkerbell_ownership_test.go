@@ -301,7 +301,7 @@ func TestTinkerbellReconciler_ApplicationsMoveToTheirNewNames(t *testing.T) {
 func TestTinkerbellReconciler_ForeignObjectOutsideTheCache(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
-	own := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})
+	own := labels.SelectorFromSet(labels.Set{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy})
 	byObject := map[client.Object]cache.ByObject{}
 	for _, obj := range OwnedKinds() {
 		if _, ok := obj.(*unstructured.Unstructured); !ok {

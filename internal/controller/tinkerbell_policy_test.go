@@ -95,7 +95,7 @@ func expectRecovered(g *WithT, tb *kubetinkv1alpha1.Tinkerbell, facts values.Fac
 		g.Expect(conditionOf(got, meta.StalledCondition)).NotTo(HaveField("Status", metav1.ConditionTrue))
 		g.Expect(got.Status.Inventory).NotTo(BeNil())
 		// The CRDs come first; the chart's objects follow once they are ready, which nothing plays here.
-		for _, u := range byComponent(res, componentCRDs) {
+		for _, u := range byComponent(res, render.ComponentCRDs) {
 			g.Expect(live(g, u)).NotTo(BeNil(), "%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
 		}
 	}, timeout, interval).Should(Succeed())
@@ -181,7 +181,7 @@ func TestTinkerbellReconciler_PolicyRefusesAndRecovers(t *testing.T) {
 			res := expectRecovered(g, tb, values.Facts{ArgoCDNamespace: argoNS})
 			if tb.Spec.Engine == kubetinkv1alpha1.EngineArgoCD {
 				// The Applications are in the pinned namespace, in the allowed project.
-				for _, u := range byComponent(res, componentCRDs) {
+				for _, u := range byComponent(res, render.ComponentCRDs) {
 					app := live(g, u)
 					g.Expect(app.GetNamespace()).To(Equal(argoNS))
 					project, _, _ := unstructured.NestedString(app.Object, "spec", "project")

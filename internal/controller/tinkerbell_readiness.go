@@ -50,7 +50,7 @@ func (r *TinkerbellReconciler) checkReadiness(ctx context.Context, s *scope) err
 			return err
 		}
 		switch {
-		case live == nil && u.GetLabels()[render.LabelComponent] == componentRelease:
+		case live == nil && u.GetLabels()[render.LabelComponent] == render.ComponentRelease:
 			c.Message = "waiting for the CRDs to be established before installing"
 		case live == nil:
 			c.Message = "not created yet"

@@ -37,6 +37,7 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/migration"
+	"github.com/kubetink/kubetink/internal/render"
 	"github.com/kubetink/kubetink/internal/values"
 )
 
@@ -151,7 +152,7 @@ func TestTinkerbellReconciler_UpgradeSurvivesRestartsAtEveryStep(t *testing.T) {
 	finishJob(g, pre, true)
 	restart("pre-upgrade Job succeeded")
 	newRes := expectedObjects(g, atVersionCopy(tb, "v0.25.0"), values.Facts{})
-	for _, u := range append(byComponent(newRes, componentCRDs), byComponent(newRes, componentChart, componentRelease)...) {
+	for _, u := range append(byComponent(newRes, render.ComponentCRDs), byComponent(newRes, render.ComponentChart, render.ComponentRelease)...) {
 		if u.GetKind() == "HelmRelease" {
 			restart("new sources and CRDs ready")
 		}

@@ -361,10 +361,11 @@ func (r *TinkerbellReconciler) obsoleteCRDs(ctx context.Context) ([]string, erro
 	return slices.Clone(names), nil
 }
 
-// lookUpObsoleteCRDs asks the apiserver for each obsolete CRD by name (the manager may not list CRDs).
+// lookUpObsoleteCRDs asks the apiserver for each obsolete CRD (migration.ObsoleteTargets) by name: the manager may
+// not list CRDs.
 func (r *TinkerbellReconciler) lookUpObsoleteCRDs(ctx context.Context) ([]string, error) {
 	var out []string
-	for _, t := range []migration.Target{migration.BaseboardManagements, migration.WorkflowData} {
+	for _, t := range migration.ObsoleteTargets() {
 		crd := &metav1.PartialObjectMetadata{}
 		crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 		err := r.reader().Get(ctx, client.ObjectKey{Name: t.CRDName()}, crd)
@@ -454,7 +455,7 @@ func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructu
 	}
 	var out []*unstructured.Unstructured
 	for _, u := range res.Objects {
-		if u.GetLabels()[render.LabelComponent] == componentRelease {
+		if u.GetLabels()[render.LabelComponent] == render.ComponentRelease {
 			out = append(out, u)
 		}
 	}
@@ -654,7 +655,7 @@ func (r *TinkerbellReconciler) startJob(ctx context.Context, s *scope, phase mig
 // name first; its result must not count as the migration's.
 func ownJob(obj *kubetinkv1alpha1.Tinkerbell, job *batchv1.Job) bool {
 	owner := metav1.GetControllerOf(job)
-	return owner != nil && owner.UID == obj.UID && job.Labels["app.kubernetes.io/managed-by"] == "kubetink"
+	return owner != nil && owner.UID == obj.UID && job.Labels[kubetinkv1alpha1.LabelManagedBy] == kubetinkv1alpha1.ManagedBy
 }
 
 // foreignJob stalls the Tinkerbell on a Job that has a migration Job's name but is not Kubetink's for it. The Job
@@ -708,7 +709,7 @@ func migrationBindingName(role string, obj *kubetinkv1alpha1.Tinkerbell) string 
 //
 // All are named migrationBindingName and labelled for the Tinkerbell.
 func (r *TinkerbellReconciler) migrationBindings(obj *kubetinkv1alpha1.Tinkerbell) []client.Object {
-	labels := map[string]string{"app.kubernetes.io/managed-by": "kubetink", render.LabelName: obj.Name, render.LabelNamespace: obj.Namespace}
+	labels := map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy, render.LabelName: obj.Name, render.LabelNamespace: obj.Namespace}
 	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: obj.Namespace, Name: r.migrationServiceAccount()}}
 	clusterRole := func(name string) rbacv1.RoleRef {
 		return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}
@@ -740,7 +741,7 @@ func (r *TinkerbellReconciler) migrationBindings(obj *kubetinkv1alpha1.Tinkerbel
 // migrate.
 func (r *TinkerbellReconciler) ensureMigrationAccess(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell) error {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: obj.Namespace, Name: r.migrationServiceAccount(),
-		Labels: map[string]string{"app.kubernetes.io/managed-by": "kubetink"}}}
+		Labels: map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy}}}
 	if err := controllerutil.SetOwnerReference(obj, sa, r.Scheme()); err != nil {
 		return err
 	}

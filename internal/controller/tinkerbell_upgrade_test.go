@@ -140,7 +140,7 @@ func finishUpgrade(t testing.TB, g *WithT, tb *kubetinkv1alpha1.Tinkerbell, from
 	t.Helper()
 	// In the order Kubetink applies them: the CRDs' objects, then the chart's source and release.
 	res := expectedObjects(g, atVersionCopy(tb, to), values.Facts{})
-	for _, u := range append(byComponent(res, componentCRDs), byComponent(res, componentChart, componentRelease)...) {
+	for _, u := range append(byComponent(res, render.ComponentCRDs), byComponent(res, render.ComponentChart, render.ComponentRelease)...) {
 		markReadyOnceCurrent(g, u)
 	}
 	if mustPlan(g, from, to).Has(migration.PostUpgrade) {
@@ -376,7 +376,7 @@ func TestTinkerbellReconciler_RevertAfterMigrationIsRefused(t *testing.T) {
 	editTinkerbell(g, tb, func(tb *kubetinkv1alpha1.Tinkerbell) {
 		tb.Spec.Upgrade = &kubetinkv1alpha1.UpgradePolicy{AllowDowngrade: true}
 	})
-	for _, u := range append(byComponent(oldRes, componentCRDs), byComponent(oldRes, componentChart, componentRelease)...) {
+	for _, u := range append(byComponent(oldRes, render.ComponentCRDs), byComponent(oldRes, render.ComponentChart, render.ComponentRelease)...) {
 		markReadyOnceCurrent(g, u)
 	}
 	got := waitReady(g, tb)

@@ -25,6 +25,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 )
 
 const (
@@ -106,10 +108,10 @@ func JobArgs(opts JobOptions) []string {
 // Standard, with a read-only root filesystem, and is stopped after ActiveDeadline.
 func NewJob(opts JobOptions) *batchv1.Job {
 	labels := map[string]string{
-		"app.kubernetes.io/name":       "kubetink",
-		"app.kubernetes.io/component":  "migration",
-		"app.kubernetes.io/managed-by": "kubetink",
-		PhaseLabel:                     opts.Phase.Flag(),
+		"app.kubernetes.io/name":        "kubetink",
+		"app.kubernetes.io/component":   "migration",
+		kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy,
+		PhaseLabel:                      opts.Phase.Flag(),
 	}
 	maps.Copy(labels, opts.Labels)
 	deadline := opts.ActiveDeadline

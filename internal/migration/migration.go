@@ -125,6 +125,20 @@ var (
 	BaseboardManagements = Target{Group: "bmc.tinkerbell.org", Version: "v1alpha1", Resource: "baseboardmanagements", Kind: "BaseboardManagement"}
 )
 
+// ObsoleteTargets returns the kinds whose CRDs no release installs any more: the Obsolete of every registered
+// migration, in registry order, each once. Their CRDs are reported while installed, never deleted.
+func ObsoleteTargets() []Target {
+	var out []Target
+	for _, m := range All() {
+		for _, t := range m.Obsolete {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
 // Targets returns every kind a migration may read or write, for RBAC and restores.
 func Targets() []Target {
 	return []Target{Workflows, Templates, Hardware, WorkflowData, BMCJobs, BMCTasks, BMCMachines, BaseboardManagements}

@@ -71,6 +71,12 @@ func Preflight(workflows, bmcJobs []unstructured.Unstructured) []Blocker {
 	return out
 }
 
+// BlockerTargets returns the kinds Preflight reads, in its argument order: Workflows and Rufio Jobs. Whatever
+// lists or watches blockers (the reconciler, its RBAC, "kubetink migrate") takes the kinds from here.
+func BlockerTargets() []Target {
+	return []Target{Workflows, BMCJobs}
+}
+
 func bmcJobFinished(job *unstructured.Unstructured) bool {
 	conditions, _, _ := unstructured.NestedSlice(job.Object, "status", "conditions")
 	for _, c := range conditions {

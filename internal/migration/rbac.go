@@ -110,9 +110,9 @@ func CRDNames() []string {
 				names = append(names, rw.Target.CRDName())
 			}
 		}
-		for _, t := range m.Obsolete {
-			names = append(names, t.CRDName())
-		}
+	}
+	for _, t := range ObsoleteTargets() {
+		names = append(names, t.CRDName())
 	}
 	slices.Sort(names)
 	return slices.Compact(names)

@@ -60,7 +60,7 @@ func TestRenderApplications(t *testing.T) {
 					t.Errorf("%s: apiVersion/namespace = %s/%s", u.GetName(), u.GetAPIVersion(), u.GetNamespace())
 				}
 				l := u.GetLabels()
-				if l[LabelName] != "tb" || l[LabelNamespace] != "ops" || l[LabelManagedBy] != ManagedBy {
+				if l[LabelName] != "tb" || l[LabelNamespace] != "ops" || l[kubetinkv1alpha1.LabelManagedBy] != kubetinkv1alpha1.ManagedBy {
 					t.Errorf("%s labels = %v", u.GetName(), l)
 				}
 				if got := field(t, u, "spec", "project"); got != kubetinkv1alpha1.DefaultArgoCDProject {

@@ -60,10 +60,10 @@ func (b *builder) objectMeta(name, component string) metav1.ObjectMeta {
 		Name:      name,
 		Namespace: b.obj.Namespace,
 		Labels: map[string]string{
-			LabelName:      b.obj.Name,
-			LabelNamespace: b.obj.Namespace,
-			LabelComponent: component,
-			LabelManagedBy: ManagedBy,
+			LabelName:                       b.obj.Name,
+			LabelNamespace:                  b.obj.Namespace,
+			LabelComponent:                  component,
+			kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy,
 		},
 	}
 }

@@ -40,10 +40,6 @@ const (
 	LabelNamespace = "kubetink.io/namespace"
 	// LabelComponent says what a generated object is for: ComponentChart, ComponentCRDs or ComponentRelease.
 	LabelComponent = "kubetink.io/component"
-	// LabelManagedBy is the well-known label naming the tool that manages an object.
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	// ManagedBy is the value of LabelManagedBy on every generated object.
-	ManagedBy = "kubetink"
 )
 
 const (

@@ -28,6 +28,7 @@ import (
 	"testing"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/google/go-cmp/cmp"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,7 +39,6 @@ import (
 
 	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/catalog"
-	"github.com/kubetink/kubetink/internal/testutil"
 )
 
 func newObj(version string) *kubetinkv1alpha1.Tinkerbell {
@@ -134,7 +134,7 @@ func TestRenderObjects(t *testing.T) {
 					t.Errorf("%s has a creationTimestamp", u.GetName())
 				}
 				l := u.GetLabels()
-				if l[LabelName] != "tb" || l[LabelNamespace] != "ops" || l[LabelManagedBy] != ManagedBy {
+				if l[LabelName] != "tb" || l[LabelNamespace] != "ops" || l[kubetinkv1alpha1.LabelManagedBy] != kubetinkv1alpha1.ManagedBy {
 					t.Errorf("%s labels = %v", u.GetName(), l)
 				}
 				wantComponent := map[string]string{"OCIRepository": ComponentChart, "GitRepository": ComponentCRDs, "Kustomization": ComponentCRDs, "HelmRelease": ComponentRelease}[u.GetKind()]
@@ -527,7 +527,7 @@ func TestConvertMatchesReflection(t *testing.T) {
 			if !reflect.DeepEqual(got.Object, want) {
 				gy, _ := yaml.Marshal(got.Object)
 				wy, _ := yaml.Marshal(want)
-				t.Errorf("%s %T: conversion differs from the reflective one:\n%s", obj.Name, o, testutil.LineDiff(string(wy), string(gy)))
+				t.Errorf("%s %T: conversion differs from the reflective one (-reflective +conversion):\n%s", obj.Name, o, cmp.Diff(string(wy), string(gy)))
 			}
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -77,7 +79,7 @@ func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (c
 			"revision": revision, "digest": "sha256:" + sum, "path": path,
 			"url": "http://source-controller.flux-system.svc/" + path, "lastUpdateTime": now,
 		}, "status", "artifact")
-	case "Kustomization":
+	case kustomizev1.KustomizationKind:
 		name, _, _ := unstructured.NestedString(obj.Object, "spec", "sourceRef", "name")
 		source, err := getSource("GitRepository", obj.GetNamespace(), name)
 		if err != nil {
@@ -91,7 +93,7 @@ func SetFluxRevisions(obj *unstructured.Unstructured, getSource SourceGetter) (c
 			return false, nil
 		}
 		return true, unstructured.SetNestedField(obj.Object, revision, "status", "lastAppliedRevision")
-	case "HelmRelease":
+	case helmv2.HelmReleaseKind:
 		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "chartRef", "kind")
 		name, _, _ := unstructured.NestedString(obj.Object, "spec", "chartRef", "name")
 		if kind != "OCIRepository" {

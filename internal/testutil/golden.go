@@ -18,11 +18,11 @@ package testutil
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // ShouldGenGolden reports whether golden files are to be rewritten (GEN_GOLDEN=true go test ./internal/...).
@@ -47,25 +47,6 @@ func CompareGolden(t testing.TB, path string, got []byte) {
 		t.Fatalf("%v (generate it with GEN_GOLDEN=true)", err)
 	}
 	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the output (regenerate with GEN_GOLDEN=true and review the diff):\n%s", path, LineDiff(string(want), string(got)))
+		t.Errorf("%s differs from the output (-golden +output; regenerate with GEN_GOLDEN=true and review the diff):\n%s", path, cmp.Diff(string(want), string(got)))
 	}
-}
-
-// LineDiff is a small line-by-line diff, enough to point at what changed.
-func LineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, w, g)
-		}
-	}
-	return b.String()
 }

@@ -123,7 +123,7 @@ func TestGuardrails_FluxAndArgoCDObjects(t *testing.T) {
 	}
 
 	// Labels: all three, and a Flux object's kubetink.io/namespace is its own namespace.
-	for _, label := range []string{render.LabelManagedBy, render.LabelName, render.LabelNamespace} {
+	for _, label := range []string{kubetinkv1alpha1.LabelManagedBy, render.LabelName, render.LabelNamespace} {
 		for _, u := range append(flux, argo...) {
 			bad := u.DeepCopy()
 			bad.SetName("other-" + bad.GetName())
@@ -135,7 +135,7 @@ func TestGuardrails_FluxAndArgoCDObjects(t *testing.T) {
 	}
 	elsewhere := ofKind(flux, "Kustomization")
 	elsewhere.SetName("other")
-	elsewhere.SetLabels(map[string]string{render.LabelManagedBy: render.ManagedBy, render.LabelName: "tinkerbell", render.LabelNamespace: "team-b"})
+	elsewhere.SetLabels(map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy, render.LabelName: "tinkerbell", render.LabelNamespace: "team-b"})
 	g.Expect(applyAs(t, manager, elsewhere, dryRun)).To(MatchError(ContainSubstring(msgFluxLabels)), "a Flux object for a Tinkerbell of another namespace")
 
 	// Objects that are not Kubetink's: neither taken over, changed nor deleted.
@@ -157,7 +157,7 @@ func TestGuardrails_FluxAndArgoCDObjects(t *testing.T) {
 	// No system namespaces, to live in or to install into.
 	inSystem := ofKind(flux, "OCIRepository")
 	inSystem.SetNamespace("kube-system")
-	inSystem.SetLabels(map[string]string{render.LabelManagedBy: render.ManagedBy, render.LabelName: "tinkerbell", render.LabelNamespace: "kube-system"})
+	inSystem.SetLabels(map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy, render.LabelName: "tinkerbell", render.LabelNamespace: "kube-system"})
 	g.Expect(applyAs(t, manager, inSystem, dryRun)).To(MatchError(ContainSubstring(msgFluxSystemNamespace + " kube-system")))
 	for _, c := range []struct {
 		kind, value string

@@ -41,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/migration"
 )
 
@@ -84,9 +85,8 @@ const (
 	// BackupDataKey is the data key of the one object of a backup written before issue #14.
 	BackupDataKey = "object.json"
 
-	managedByLabel = "app.kubernetes.io/managed-by"
-	actionUpdated  = "updated"
-	actionCreated  = "created"
+	actionUpdated = "updated"
+	actionCreated = "created"
 )
 
 // Bounds of one backup ConfigMap. The apiserver refuses a ConfigMap of more than 1 MiB of data; the compressed
@@ -166,7 +166,7 @@ func (b *backupSet) configMap(r *Runner, taken time.Time) (*unstructured.Unstruc
 	if err := b.zw.Close(); err != nil {
 		return nil, err
 	}
-	labels := map[string]string{managedByLabel: "kubetink", MigrationLabel: b.migration, BackupOfLabel: b.target.Kind}
+	labels := map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy, MigrationLabel: b.migration, BackupOfLabel: b.target.Kind}
 	if len(validation.IsValidLabelValue(b.namespace)) == 0 {
 		labels[BackupOfNamespaceLabel] = b.namespace
 	}

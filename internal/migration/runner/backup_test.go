@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/migration"
 )
 
@@ -341,7 +342,7 @@ func TestRestoreReadsBackupsOfEarlierReleases(t *testing.T) {
 	old := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "kubetink-backup-tinkerbell-ports-v0.23.0-0123456789", Namespace: backupNamespace,
-			Labels: map[string]string{managedByLabel: "kubetink", MigrationLabel: migration.TinkerbellPortsV0230,
+			Labels: map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy, MigrationLabel: migration.TinkerbellPortsV0230,
 				BackupOfLabel: "Template", BackupOfNamespaceLabel: "tink"},
 			Annotations: map[string]string{BackupOfNameAnnotation: tpl.GetName(), BackupOfUIDAnnotation: string(tpl.GetUID()),
 				BackupActionAnnotation: actionUpdated, BackupOfAPIVersionAnnotation: migration.Templates.APIVersion()},

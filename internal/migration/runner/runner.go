@@ -218,7 +218,7 @@ func (r *Runner) preflight(ctx context.Context) error {
 	}
 	// Workflows and bmc Jobs a page at a time: a fleet has thousands.
 	var blocked, refused []string
-	for _, t := range []migration.Target{migration.Workflows, migration.BMCJobs} {
+	for _, t := range migration.BlockerTargets() {
 		if err := r.scan(ctx, t, func(page []unstructured.Unstructured) error {
 			workflows, jobs := page, []unstructured.Unstructured(nil)
 			if t == migration.BMCJobs {
