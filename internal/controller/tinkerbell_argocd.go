@@ -43,7 +43,7 @@ import (
 // Tinkerbell's finalizer tie them to their Tinkerbell, and a label-mapped watch brings their status changes back.
 
 // The generated Argo CD Applications: server-side applied (create, patch), read and watched for readiness, paused
-// during an upgrade and released (their resources finalizer removed) on orphaning or an engine switch (patch),
+// during an upgrade, freed of their resources finalizer on orphaning or an engine switch (patch),
 // pruned and deleted with the Tinkerbell (delete).
 // +kubebuilder:rbac:groups=argoproj.io,resources=applications,verbs=get;list;watch;create;patch;delete
 

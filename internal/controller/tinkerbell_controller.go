@@ -74,7 +74,7 @@ type TinkerbellReconciler struct {
 	Selector labels.Selector
 
 	// watches registers the watches on the generated kinds once the apiserver serves them (tinkerbell_manager.go).
-	watches *engineWatches
+	watches *lazyWatches
 	// obsolete shares one look-up of the obsolete CRDs among the passes that complete at about the same time.
 	obsolete crdLookup
 }
@@ -127,7 +127,7 @@ func waiting(reason, format string, args ...any) error {
 // Owner references with blockOwnerDeletion on generated objects and Jobs (OwnerReferencesPermissionEnforcement).
 // +kubebuilder:rbac:groups=kubetink.io,resources=tinkerbells/finalizers,verbs=update
 // The generated Flux objects: server-side applied (create, patch), watched for readiness, suspended during an
-// upgrade and released on orphaning (patch), pruned and deleted with the Tinkerbell (delete).
+// upgrade, freed of the owner reference on orphaning (patch), pruned and deleted with the Tinkerbell (delete).
 // +kubebuilder:rbac:groups=helm.toolkit.fluxcd.io,resources=helmreleases,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=ocirepositories;gitrepositories,verbs=get;list;watch;create;patch;delete

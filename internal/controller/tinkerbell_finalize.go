@@ -31,10 +31,10 @@ import (
 	"github.com/kubetink/kubetink/internal/metrics"
 )
 
-// finalize handles a Tinkerbell being deleted. With deletionPolicy Delete it deletes the releases first (the
-// HelmReleases, or the Applications) and waits until helm-controller has uninstalled them, or Argo CD has deleted
-// the chart Application's resources (its resources finalizer), then the remaining generated objects; with Orphan
-// it only releases the objects (drops the owner references, and the Applications' resources finalizer) so the
+// finalize handles a Tinkerbell being deleted. With deletionPolicy Delete it deletes the chart installers first
+// (the HelmReleases, or the Applications) and waits until helm-controller has uninstalled them, or Argo CD has
+// deleted the chart Application's resources (its resources finalizer), then the remaining generated objects; with Orphan
+// it only orphans the objects (drops the owner references, and the Applications' resources finalizer) so the
 // garbage collector leaves them running and deleting them later uninstalls nothing. CRDs and users' objects are
 // never touched: the CRD Kustomization has deletionPolicy Orphan, the CRD Applications no resources finalizer.
 func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetinkv1alpha1.Tinkerbell) (ctrl.Result, error) {
@@ -51,13 +51,13 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 			}
 		}
 	} else {
-		// Releases first: the sources must outlive the uninstall.
+		// Chart installers first: the sources must outlive the uninstall.
 		ordered := slices.Clone(entries)
 		slices.SortStableFunc(ordered, func(a, b kubetinkv1alpha1.ResourceRef) int {
-			return boolRank(isRelease(b)) - boolRank(isRelease(a))
+			return boolRank(isChartInstaller(b)) - boolRank(isChartInstaller(a))
 		})
 		for _, ref := range ordered {
-			if !isRelease(ref) && r.releasesRemain(ctx, obj, entries) {
+			if !isChartInstaller(ref) && r.chartInstallersRemain(ctx, obj, entries) {
 				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 				return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 			}
@@ -65,7 +65,7 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 				return ctrl.Result{}, err
 			}
 		}
-		if r.releasesRemain(ctx, obj, entries) {
+		if r.chartInstallersRemain(ctx, obj, entries) {
 			conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 			return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
 		}
@@ -96,12 +96,12 @@ func (r *TinkerbellReconciler) orphan(ctx context.Context, obj *kubetinkv1alpha1
 	return engineOf(u).orphan(ctx, r.Client, obj, live)
 }
 
-// releasesRemain reports whether any HelmRelease or Application of the inventory still exists (helm-controller
-// keeps a HelmRelease, through its finalizer, until the release is uninstalled; Argo CD keeps the chart's
+// chartInstallersRemain reports whether any HelmRelease or Application of the inventory still exists (helm-controller
+// keeps a HelmRelease, through its finalizer, until the Helm release is uninstalled; Argo CD keeps the chart's
 // Application, through its resources finalizer, until its resources are deleted).
-func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, entries []kubetinkv1alpha1.ResourceRef) bool {
+func (r *TinkerbellReconciler) chartInstallersRemain(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, entries []kubetinkv1alpha1.ResourceRef) bool {
 	for _, ref := range entries {
-		if !isRelease(ref) {
+		if !isChartInstaller(ref) {
 			continue
 		}
 		u, err := inventory.Object(ref)
@@ -116,9 +116,9 @@ func (r *TinkerbellReconciler) releasesRemain(ctx context.Context, obj *kubetink
 	return false
 }
 
-// isRelease reports whether deleting an inventory entry uninstalls services (engine.installs): a HelmRelease,
+// isChartInstaller reports whether deleting an inventory entry uninstalls services (engine.installs): a HelmRelease,
 // or an Application.
-func isRelease(ref kubetinkv1alpha1.ResourceRef) bool {
+func isChartInstaller(ref kubetinkv1alpha1.ResourceRef) bool {
 	u, err := inventory.Object(ref)
 	return err == nil && engineOf(u).installs(u)
 }

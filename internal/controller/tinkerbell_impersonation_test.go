@@ -116,7 +116,7 @@ func TestTinkerbellReconciler_DefaultServiceAccount(t *testing.T) {
 		g.Expect(r.render(context.Background(), s)).To(Succeed())
 		rendered := impersonated(s.result.Objects)
 		g.Expect(rendered).To(HaveLen(2), "a CRD Kustomization and a HelmRelease")
-		_, installed, err := r.installedReleases(s)
+		_, installed, err := r.installedChartInstallers(s)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(installed).To(HaveLen(1))
 		for _, u := range append(rendered, installed...) {

@@ -96,7 +96,7 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		return err
 	}
 	// The generated kinds are watched only once the apiserver serves them: a cluster may run one engine only.
-	r.watches = &engineWatches{controller: c, cache: mgr.GetCache(), mapper: mgr.GetRESTMapper(), scheme: mgr.GetScheme(),
+	r.watches = &lazyWatches{controller: c, cache: mgr.GetCache(), mapper: mgr.GetRESTMapper(), scheme: mgr.GetScheme(),
 		registered: map[schema.GroupKind]bool{}, own: &ownWrites{versions: map[types.UID]string{}}}
 	for _, e := range engines {
 		if err := r.watches.ensure(e); err != nil {
@@ -110,10 +110,11 @@ func (r *TinkerbellReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 	return nil
 }
 
-// engineWatches registers the watches on the objects Kubetink generates, per engine, once the apiserver serves
-// their kinds: at start-up, or later from a reconciliation (a controller accepts watches after it started). A
-// watch on a kind the apiserver does not serve would stop the manager when its informer fails to sync.
-type engineWatches struct {
+// lazyWatches registers the watches on kinds the apiserver may not serve yet, each once it serves it: the
+// objects Kubetink generates, per engine (ensure), and the Workflows and BMC Jobs an upgrade waits for
+// (watchBlockers). It does so at start-up, or later from a reconciliation (a controller accepts watches after it
+// started). A watch on a kind the apiserver does not serve would stop the manager when its informer fails to sync.
+type lazyWatches struct {
 	controller controller.Controller
 	cache      cache.Cache
 	mapper     apimeta.RESTMapper
@@ -136,7 +137,7 @@ type ownWrites struct {
 }
 
 // wrote records obj as the manager's own apply just returned it.
-func (w *engineWatches) wrote(obj client.Object) {
+func (w *lazyWatches) wrote(obj client.Object) {
 	if w == nil || w.own == nil {
 		return
 	}
@@ -184,7 +185,7 @@ func OwnedKinds() []client.Object {
 
 // ensure watches the engine's kinds that are served and not watched yet, mapping their events to their
 // Tinkerbell the engine's way (ownerHandler).
-func (w *engineWatches) ensure(e engine) error {
+func (w *lazyWatches) ensure(e engine) error {
 	if w == nil {
 		return nil
 	}
@@ -196,7 +197,7 @@ func (w *engineWatches) ensure(e engine) error {
 }
 
 // watchServed watches each of objs' kinds that the apiserver serves and that is not watched yet.
-func (w *engineWatches) watchServed(objs []client.Object, h handler.EventHandler, preds ...predicate.Predicate) error {
+func (w *lazyWatches) watchServed(objs []client.Object, h handler.EventHandler, preds ...predicate.Predicate) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, obj := range objs {
@@ -234,7 +235,7 @@ func blockerKinds() []client.Object {
 // watchBlockers watches Workflows and BMC Jobs once an upgrade waits for them, so that the last one finishing
 // (or being deleted) lets the upgrade go ahead at once rather than at the next periodic look. Creations count
 // too: the watch starts with a list, and a Workflow that finished while it started arrives as one.
-func (w *engineWatches) watchBlockers(h handler.EventHandler) error {
+func (w *lazyWatches) watchBlockers(h handler.EventHandler) error {
 	if w == nil {
 		return nil
 	}
@@ -242,7 +243,7 @@ func (w *engineWatches) watchBlockers(h handler.EventHandler) error {
 }
 
 // served reports whether every kind of the engine is watched, which ensure does once the apiserver serves it.
-func (w *engineWatches) served(e engine) bool {
+func (w *lazyWatches) served(e engine) bool {
 	if w == nil {
 		return true
 	}

@@ -30,7 +30,7 @@ import (
 
 // Ownership. A generated object's name is predictable, so an object of that name may exist before Kubetink
 // creates it: another team's HelmRelease, another Tinkerbell's Application, or an object a user made by hand.
-// Kubetink writes to (applies, suspends, resumes, releases) or deletes an existing object only when it is this
+// Kubetink writes to (applies, suspends, resumes, orphans) or deletes an existing object only when it is this
 // Tinkerbell's: it carries app.kubernetes.io/managed-by=kubetink and the kubetink.io/name and
 // kubetink.io/namespace labels naming this Tinkerbell (render sets all three on every object it has generated,
 // since its first version), and, for a Flux object with a controller owner reference, that reference is this
@@ -124,7 +124,7 @@ func renamed(s *scope, u *unstructured.Unstructured) bool {
 
 // underFormerName gives rendered Applications of the Tinkerbell at rel the names earlier Kubetink versions gave
 // them while the inventory holds them under those names only, so that an upgrade pauses the Applications
-// that run (suspendRunningReleases) before retireEngine has moved them.
+// that run (pauseChartInstallers) before retireEngine has moved them.
 func underFormerName(obj *kubetinkv1alpha1.Tinkerbell, res *render.Result, objs []*unstructured.Unstructured) {
 	if obj.Status.Inventory == nil || obj.GetEngine() != kubetinkv1alpha1.EngineArgoCD {
 		return

@@ -29,7 +29,7 @@ import (
 // (Flux's status), an event whose write was not recorded, and deletions.
 func TestOwnWrites_SkipOnlyTheManagersOwnWrite(t *testing.T) {
 	g := NewWithT(t)
-	w := &engineWatches{own: &ownWrites{versions: map[types.UID]string{}}}
+	w := &lazyWatches{own: &ownWrites{versions: map[types.UID]string{}}}
 	p := w.own.notOwnWrites()
 	at := func(rv string) *metav1.PartialObjectMetadata {
 		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{UID: "hr", ResourceVersion: rv}}
@@ -47,6 +47,6 @@ func TestOwnWrites_SkipOnlyTheManagersOwnWrite(t *testing.T) {
 	g.Expect(p.Delete(event.DeleteEvent{Object: at("13")})).To(BeTrue())
 	g.Expect(w.own.versions).To(BeEmpty(), "a deletion forgets the object")
 
-	var none *engineWatches
+	var none *lazyWatches
 	none.wrote(at("14")) // a reconciler without a manager (unit tests) records nothing
 }

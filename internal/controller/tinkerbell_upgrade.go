@@ -83,7 +83,7 @@ type observed struct {
 	// job is the phase's migration Job and jobMessage its failure (PreMigrate, PostMigrate).
 	job        *batchv1.Job
 	jobMessage string
-	// busy names the releases the Suspend phase still waits for.
+	// busy names the chart installers the Suspend phase still waits for.
 	busy []string
 }
 
@@ -212,7 +212,7 @@ func (r *TinkerbellReconciler) observe(ctx context.Context, s *scope, p kubetink
 		o.Job, o.jobMessage = migration.DetermineJobState(o.job)
 		o.Outdated = o.Job == migration.JobFailed && r.outdated(s.obj, o.job)
 	case kubetinkv1alpha1.UpgradeUninstall:
-		o.LegacyGone, err = r.staleReleasesGone(ctx, s)
+		o.LegacyGone, err = r.legacyInstallersGone(ctx, s)
 	case kubetinkv1alpha1.UpgradeInstall:
 		o.Ready = ready
 	}
@@ -234,7 +234,7 @@ func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Ac
 	case migration.Wait:
 		return r.wait(s, o)
 	case migration.Suspend:
-		if err := r.suspendRunningReleases(ctx, s); err != nil {
+		if err := r.pauseChartInstallers(ctx, s); err != nil {
 			return err
 		}
 		return r.migrating(s, "suspended the running release of %s; waiting for it to be idle before the pre-upgrade migrations (%s)",
@@ -257,7 +257,7 @@ func (r *TinkerbellReconciler) act(ctx context.Context, s *scope, a migration.Ac
 		}
 		return r.jobFailed(s, o.job, o.jobMessage)
 	case migration.Uninstall:
-		if err := r.uninstallStaleReleases(ctx, s); err != nil {
+		if err := r.uninstallLegacyInstallers(ctx, s); err != nil {
 			return err
 		}
 		return r.migrating(s, "uninstalling the legacy stack release before installing %s", st.ToVersion)
@@ -440,10 +440,10 @@ func (r *TinkerbellReconciler) listServed(ctx context.Context, obj *kubetinkv1al
 	return list.Items, nil
 }
 
-// installedReleases renders the chart installers of the installed version (s.upgrade.from): its HelmRelease,
+// installedChartInstallers renders the chart installers of the installed version (s.upgrade.from): its HelmRelease,
 // or the chart's Application, for the engine that installed it (the inventory's, which differs from spec.engine
 // while an engine switch waits for this upgrade), and returns them with that engine.
-func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructured.Unstructured, error) {
+func (r *TinkerbellReconciler) installedChartInstallers(s *scope) (engine, []*unstructured.Unstructured, error) {
 	old := r.Policy.Defaulted(s.obj).DeepCopy()
 	old.Spec.Version = s.upgrade.from
 	if installed := inventoryEngine(s.obj.Status.Inventory); installed != "" {
@@ -466,12 +466,12 @@ func (r *TinkerbellReconciler) installedReleases(s *scope) (engine, []*unstructu
 // suspension reports whether the installed version's chart installers are paused, and which of them are still
 // busy with work they began before (engine.idle). Those that do not exist any more are neither.
 func (r *TinkerbellReconciler) suspension(ctx context.Context, s *scope) (suspended bool, busy []string, err error) {
-	e, releases, err := r.installedReleases(s)
+	e, installers, err := r.installedChartInstallers(s)
 	if err != nil {
 		return false, nil, err
 	}
 	suspended = true
-	for _, u := range releases {
+	for _, u := range installers {
 		live, err := r.getLive(ctx, u)
 		if err != nil {
 			return false, nil, err
@@ -488,16 +488,16 @@ func (r *TinkerbellReconciler) suspension(ctx context.Context, s *scope) (suspen
 	return suspended, busy, nil
 }
 
-// suspendRunningReleases re-applies the installed version's chart installers paused (engine.paused: a
+// pauseChartInstallers re-applies the installed version's chart installers paused (engine.paused: a
 // HelmRelease with spec.suspend, the chart's Application without automated sync), so that nothing changes the
 // cluster while the pre-upgrade Job edits its objects. Applying the new version later drops the field, or
 // restores automated sync, which resumes them.
-func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *scope) error {
-	e, releases, err := r.installedReleases(s)
+func (r *TinkerbellReconciler) pauseChartInstallers(ctx context.Context, s *scope) error {
+	e, installers, err := r.installedChartInstallers(s)
 	if err != nil {
 		return err
 	}
-	for _, u := range releases {
+	for _, u := range installers {
 		live, err := r.getLive(ctx, u)
 		if err != nil {
 			return err
@@ -516,15 +516,15 @@ func (r *TinkerbellReconciler) suspendRunningReleases(ctx context.Context, s *sc
 	return nil
 }
 
-// staleReleases returns the chart installers of the inventory that the new version no longer renders (the legacy
-// stack release) and that still exist and are the Tinkerbell's own. Applications under a former name are not
+// legacyInstallers returns the chart installers of the inventory that the new version no longer renders (the legacy
+// stack's HelmRelease) and that still exist and are the Tinkerbell's own. Applications under a former name are not
 // stale: retireEngine moves them.
-func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]*unstructured.Unstructured, []kubetinkv1alpha1.ResourceRef, error) {
+func (r *TinkerbellReconciler) legacyInstallers(ctx context.Context, s *scope) ([]*unstructured.Unstructured, []kubetinkv1alpha1.ResourceRef, error) {
 	current := inventory.New(s.result.Objects...)
 	var objs []*unstructured.Unstructured
 	var refs []kubetinkv1alpha1.ResourceRef
 	for _, ref := range inventory.Diff(s.obj.Status.Inventory, current) {
-		if !isRelease(ref) {
+		if !isChartInstaller(ref) {
 			continue
 		}
 		u, err := inventory.Object(ref)
@@ -542,16 +542,16 @@ func (r *TinkerbellReconciler) staleReleases(ctx context.Context, s *scope) ([]*
 	return objs, refs, nil
 }
 
-// staleReleasesGone reports whether the legacy stack release is uninstalled: helm-controller removes the
-// HelmRelease once it uninstalled the release.
-func (r *TinkerbellReconciler) staleReleasesGone(ctx context.Context, s *scope) (bool, error) {
-	objs, _, err := r.staleReleases(ctx, s)
+// legacyInstallersGone reports whether the legacy stack's Helm release is uninstalled: helm-controller removes the
+// HelmRelease once it uninstalled the Helm release.
+func (r *TinkerbellReconciler) legacyInstallersGone(ctx context.Context, s *scope) (bool, error) {
+	objs, _, err := r.legacyInstallers(ctx, s)
 	return len(objs) == 0, err
 }
 
-// uninstallStaleReleases deletes the stale HelmReleases that are not being deleted yet.
-func (r *TinkerbellReconciler) uninstallStaleReleases(ctx context.Context, s *scope) error {
-	objs, refs, err := r.staleReleases(ctx, s)
+// uninstallLegacyInstallers deletes the legacy chart installers (HelmReleases) that are not being deleted yet.
+func (r *TinkerbellReconciler) uninstallLegacyInstallers(ctx context.Context, s *scope) error {
+	objs, refs, err := r.legacyInstallers(ctx, s)
 	if err != nil {
 		return err
 	}
