@@ -68,11 +68,16 @@ func unifiedSite(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell,
 		t.set("rbac.name", siteName(tinkerbellRBACName, ns))
 	} else {
 		t.set("rbac.type", "Role")
-		t.set(globals+"enableTinkController", false)
-		t.set(globals+"enableRufioController", false)
 	}
-	t.set(envs+"rufio.leaderElectionNamespace", ns)
-	t.set(envs+"tinkController.leaderElectionNamespace", ns)
+	for _, s := range components {
+		if !s.isController() {
+			continue
+		}
+		if !primary {
+			t.set(globals+s.enable, false)
+		}
+		t.set(envs+s.env+".leaderElectionNamespace", ns)
+	}
 	siteObjectNames(t, obj, "optional.kubevip", "optional.hookos.persistence", !rel.FixedHookOSClaim())
 }
 

@@ -40,9 +40,6 @@ var stackImages = []imageKey{
 	{name: catalog.ImageTinkServer, key: "tink.server.image"},
 }
 
-// stackServices are the subcharts of the stack chart, by values prefix, in a fixed order.
-var stackServices = []string{"smee", "hegel", "rufio", "tink.controller", "tink.server"}
-
 // generateStack writes the values of the legacy stack chart 0.6.x: global.* for the addresses, <subchart>.deploy
 // for the toggles and per-subchart keys where the subcharts have them.
 func generateStack(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell, publicIP string, proxies []string) error {
@@ -59,37 +56,21 @@ func generateStack(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbel
 	// Turn the services on or off.
 	c := spec.Components
 	smee := c.GetSmee()
-	t.set("smee.deploy", smee.IsEnabled())
-	t.set("hegel.deploy", c.GetTootles().IsEnabled())
-	t.set("rufio.deploy", c.GetRufio().IsEnabled())
-	t.set("tink.server.deploy", c.GetTinkServer().IsEnabled())
-	t.set("tink.controller.deploy", c.GetTinkController().IsEnabled())
+	for _, s := range components {
+		t.set(s.stack+".deploy", s.common(c).IsEnabled())
+	}
 
 	// Only Smee has a log level setting, and it knows info and debug.
 	if smee.LogLevel != nil {
 		t.set("smee.logLevel", stackLogLevel(*smee.LogLevel))
 	}
-	for _, s := range []struct {
-		field string
-		level *int32
-	}{
-		{"tootles", c.GetTootles().LogLevel},
-		{"rufio", c.GetRufio().LogLevel},
-		{"tinkServer", c.GetTinkServer().LogLevel},
-		{"tinkController", c.GetTinkController().LogLevel},
-	} {
-		if s.level != nil && *s.level > 0 {
+	for _, s := range components {
+		if level := s.common(c).LogLevel; s.field != "smee" && level != nil && *level > 0 {
 			return fmt.Errorf("spec.components.%s.logLevel: the legacy stack chart %s has no log level setting for this service (only Smee's)", s.field, rel.Version)
 		}
 	}
-	for _, s := range []struct {
-		field string
-		n     *int32
-	}{
-		{"rufio", c.GetRufio().MaxConcurrentReconciles},
-		{"tinkController", c.GetTinkController().MaxConcurrentReconciles},
-	} {
-		if s.n != nil {
+	for _, s := range components {
+		if s.isController() && s.maxConcurrentReconciles(c) != nil {
 			return fmt.Errorf("spec.components.%s.maxConcurrentReconciles needs Tinkerbell v0.23.0 or later: the legacy stack chart %s has no such setting", s.field, rel.Version)
 		}
 	}
@@ -146,15 +127,17 @@ func stackPlacement(t *tree, obj *kubetinkv1alpha1.Tinkerbell) error {
 		return nil
 	}
 	if d.Replicas != nil {
-		for _, s := range []string{"smee", "hegel", "tink.controller", "tink.server"} {
-			t.set(s+".replicas", int64(*d.Replicas))
+		for _, s := range components {
+			if s.stackReplicas {
+				t.set(s.stack+".replicas", int64(*d.Replicas))
+			}
 		}
 	}
 	if len(d.NodeSelector) > 0 {
 		t.set("global.nodeSelector", stringMap(d.NodeSelector))
 		t.set("stack.nodeSelector", stringMap(d.NodeSelector))
-		for _, s := range stackServices {
-			t.set(s+".nodeSelector", stringMap(d.NodeSelector))
+		for _, s := range components {
+			t.set(s.stack+".nodeSelector", stringMap(d.NodeSelector))
 		}
 	}
 	if len(d.Tolerations) > 0 {
@@ -168,8 +151,8 @@ func stackPlacement(t *tree, obj *kubetinkv1alpha1.Tinkerbell) error {
 		t.set("smee.deployment.affinity", v)
 	}
 	if d.Resources != nil {
-		for _, s := range stackServices {
-			t.set(s+".resources", resources(d.Resources, false))
+		for _, s := range components {
+			t.set(s.stack+".resources", resources(d.Resources, false))
 		}
 	}
 	return nil

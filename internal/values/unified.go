@@ -122,26 +122,15 @@ func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerb
 	// Turn the services on or off, and the binary's own CRD migration off when Kubetink manages the CRDs.
 	c := spec.Components
 	smee := c.GetSmee()
-	t.set(globals+"enableSmee", smee.IsEnabled())
-	t.set(globals+"enableTootles", c.GetTootles().IsEnabled())
-	t.set(globals+"enableTinkServer", c.GetTinkServer().IsEnabled())
-	t.set(globals+"enableTinkController", c.GetTinkController().IsEnabled())
-	t.set(globals+"enableRufioController", c.GetRufio().IsEnabled())
+	for _, s := range components {
+		t.set(globals+s.enable, s.common(c).IsEnabled())
+	}
 	t.set(globals+"enableCRDMigrations", !obj.CRDsManaged())
 
 	// Per-service log levels (v0.19 and later have one per service).
-	for _, s := range []struct {
-		env   string
-		level *int32
-	}{
-		{"smee", smee.LogLevel},
-		{"tootles", c.GetTootles().LogLevel},
-		{"tinkServer", c.GetTinkServer().LogLevel},
-		{"tinkController", c.GetTinkController().LogLevel},
-		{"rufio", c.GetRufio().LogLevel},
-	} {
-		if s.level != nil {
-			t.set(envs+s.env+".logLevel", int64(*s.level))
+	for _, s := range components {
+		if level := s.common(c).LogLevel; level != nil {
+			t.set(envs+s.env+".logLevel", int64(*level))
 		}
 	}
 	// The chart passes Rufio's level as TINKERBELL_RUFIO_CONTROLLER_LOG_LEVEL, which no binary reads: its flag is
@@ -166,20 +155,14 @@ func generateUnified(t *tree, rel catalog.Release, obj *kubetinkv1alpha1.Tinkerb
 	}
 
 	// Controller concurrency.
-	for _, s := range []struct {
-		field, env string
-		n          *int32
-	}{
-		{"rufio", "rufio", c.GetRufio().MaxConcurrentReconciles},
-		{"tinkController", "tinkController", c.GetTinkController().MaxConcurrentReconciles},
-	} {
-		if s.n == nil {
+	for _, s := range components {
+		if !s.isController() || s.maxConcurrentReconciles(c) == nil {
 			continue
 		}
 		if !l.maxConcurrentReconciles {
 			return fmt.Errorf("spec.components.%s.maxConcurrentReconciles needs Tinkerbell v0.23.0 or later: the %s chart has no such setting", s.field, rel.Version)
 		}
-		t.set(envs+s.env+".maxConcurrentReconciles", int64(*s.n))
+		t.set(envs+s.env+".maxConcurrentReconciles", int64(*s.maxConcurrentReconciles(c)))
 	}
 
 	unifiedSite(t, rel, obj, primary)

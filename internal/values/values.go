@@ -280,8 +280,7 @@ func validate(rel catalog.Release, obj *kubetinkv1alpha1.Tinkerbell) error {
 }
 
 func validateComponents(c *kubetinkv1alpha1.Components) error {
-	if !c.GetSmee().IsEnabled() && !c.GetTootles().IsEnabled() && !c.GetRufio().IsEnabled() &&
-		!c.GetTinkServer().IsEnabled() && !c.GetTinkController().IsEnabled() {
+	if !slices.ContainsFunc(components, func(s component) bool { return s.common(c).IsEnabled() }) {
 		return fmt.Errorf("spec.components: at least one component must be enabled")
 	}
 	if d := c.GetSmee().DHCP; d != nil {
@@ -297,18 +296,9 @@ func validateComponents(c *kubetinkv1alpha1.Components) error {
 			return err
 		}
 	}
-	for _, l := range []struct {
-		field string
-		level *int32
-	}{
-		{"smee", c.GetSmee().LogLevel},
-		{"tootles", c.GetTootles().LogLevel},
-		{"rufio", c.GetRufio().LogLevel},
-		{"tinkServer", c.GetTinkServer().LogLevel},
-		{"tinkController", c.GetTinkController().LogLevel},
-	} {
-		if l.level != nil && (*l.level < 0 || *l.level > 9) {
-			return fmt.Errorf("spec.components.%s.logLevel: %d is not between 0 and 9", l.field, *l.level)
+	for _, s := range components {
+		if level := s.common(c).LogLevel; level != nil && (*level < 0 || *level > 9) {
+			return fmt.Errorf("spec.components.%s.logLevel: %d is not between 0 and 9", s.field, *level)
 		}
 	}
 	return nil
