@@ -211,7 +211,7 @@ func TestRBAC_MigrationServiceAccount(t *testing.T) {
 	}
 	for _, b := range bindings {
 		g.Expect(k8sClient.Create(t.Context(), b)).To(Succeed())
-		t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), b) })
+		t.Cleanup(func() { _ = k8sClient.Delete(ctxBackground, b) })
 	}
 	getCRD := access{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "workflows.tinkerbell.org"}
 	// The apiserver's RBAC authorizer learns of a new binding from its informer, a moment after the create.
@@ -279,7 +279,7 @@ func TestRBAC_MigrationServiceAccount(t *testing.T) {
 		Subjects:   subjects,
 	}
 	g.Expect(k8sClient.Create(t.Context(), crb)).To(Succeed())
-	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), crb) })
+	t.Cleanup(func() { _ = k8sClient.Delete(ctxBackground, crb) })
 	listAll := access{verb: "list", group: "tinkerbell.org", resource: "hardware"}
 	g.Eventually(func() bool { return allowed(t, user, groups, listAll) }).WithTimeout(10*time.Second).
 		WithPolling(50*time.Millisecond).Should(BeTrue(), "the binding never took effect")
