@@ -73,17 +73,11 @@ func TestExamples_Flux(t *testing.T) {
 	g.Expect(images).To(ConsistOf(And(HaveKeyWithValue("name", "ghcr.io/kubetink/kubetink"), HaveKeyWithValue("newTag", tag))),
 		"the image is the release the manifests come from")
 
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
-	if err := k8sClient.Create(ctxBackground, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	for _, u := range objs {
-		g.Expect(k8sClient.Create(ctxBackground, u.DeepCopy(), client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
-	}
+	expectAccepted(t, "flux-system", objs)
 }
 
-// The Argo CD example installs config/default of this repository at one release, image included. (No Argo CD CRD
-// is at hand here, so its fields are checked, not its schema.)
+// The Argo CD example installs config/default of this repository at one release, image included, and the Argo CD
+// API (upstream's Application CRD) accepts it.
 func TestExamples_ArgoCD(t *testing.T) {
 	g := NewWithT(t)
 	objs := readExample(t, "argocd/kubetink.yaml")
@@ -101,6 +95,21 @@ func TestExamples_ArgoCD(t *testing.T) {
 	opts, _, _ := unstructured.NestedStringSlice(app.Object, "spec", "syncPolicy", "syncOptions")
 	g.Expect(opts).To(ContainElement("ServerSideApply=true"))
 	g.Expect(strings.Join(opts, ",")).NotTo(ContainSubstring("CreateNamespace"), "config/default brings its namespace")
+	expectAccepted(t, app.GetNamespace(), objs)
+}
+
+// expectAccepted creates namespace if it is missing and expects the apiserver to accept every object of an example
+// on a dry-run create (the Flux and Argo CD CRDs are installed).
+func expectAccepted(t *testing.T, namespace string, objs []*unstructured.Unstructured) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	if err := k8sClient.Create(ctxBackground, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	g := NewWithT(t)
+	for _, u := range objs {
+		g.Expect(k8sClient.Create(ctxBackground, u.DeepCopy(), client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
+	}
 }
 
 // The Flux lockdown example installs the same release as the Flux example, as kustomize-controller's own account
@@ -137,13 +146,7 @@ func TestExamples_FluxLockdown(t *testing.T) {
 		}
 	}
 	g.Expect(data).To(Equal(want), "the manager's flags and the admission ConfigMap say the same")
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
-	if err := k8sClient.Create(ctxBackground, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	for _, u := range objs {
-		g.Expect(k8sClient.Create(ctxBackground, u.DeepCopy(), client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
-	}
+	expectAccepted(t, "flux-system", objs)
 }
 
 // buildWithPatches builds config/default with the patches of a Flux Kustomization, as kustomize-controller does
