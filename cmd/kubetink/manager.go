@@ -151,9 +151,6 @@ func runManager(o *managerOptions) error {
 		return err
 	}
 	cacheOpts := cacheOptions(selector, servedBy(s, mapper))
-	if err != nil {
-		return err
-	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: s,
 		MapperProvider: func(*rest.Config, *http.Client) (apimeta.RESTMapper, error) {

@@ -155,6 +155,15 @@ func (b *backupSet) add(obj *unstructured.Unstructured) error {
 	return nil
 }
 
+// addToSets adds obj to the last of sets, or to a new set when that one holds another namespace or is full, and
+// returns the sets. Callers pass objects a namespace at a time, so a namespace's backups fill few ConfigMaps.
+func addToSets(sets []*backupSet, name string, t migration.Target, action string, obj *unstructured.Unstructured) ([]*backupSet, error) {
+	if n := len(sets); n == 0 || sets[n-1].namespace != obj.GetNamespace() || sets[n-1].full() {
+		sets = append(sets, newBackupSet(name, t, obj.GetNamespace(), action))
+	}
+	return sets, sets[len(sets)-1].add(obj)
+}
+
 // full reports whether the set may take no further object. The JSON not yet flushed counts at its own size: it
 // cannot compress to more.
 func (b *backupSet) full() bool {

@@ -376,10 +376,9 @@ func TestBackupSetBounds(t *testing.T) {
 		obj := fleetHardware("tink", i)
 		obj.SetUID(types.UID("uid-" + strconv.Itoa(i)))
 		g.Expect(unstructured.SetNestedField(obj.Object, base64.StdEncoding.EncodeToString(noise), "spec", "userData")).To(Succeed())
-		if len(sets) == 0 || sets[len(sets)-1].full() {
-			sets = append(sets, newBackupSet("x", migration.Hardware, "tink", actionUpdated))
-		}
-		g.Expect(sets[len(sets)-1].add(obj)).To(Succeed())
+		var err error
+		sets, err = addToSets(sets, "x", migration.Hardware, actionUpdated, obj)
+		g.Expect(err).NotTo(HaveOccurred())
 	}
 	g.Expect(len(sets)).To(BeNumerically(">=", 4), "80 KiB of base64 noise compresses to about 60 KiB: 40 of them fill several sets")
 	got := 0

@@ -182,12 +182,9 @@ func (r *Runner) rewrite(ctx context.Context, p *pass, results []Result, lines, 
 				results[s.migration].Scanned++
 			}
 			final, changed, err := r.chain(p.steps, obj, report, func(si int, found *unstructured.Unstructured) error {
-				s := p.steps[si]
-				open := sets[si]
-				if len(open) == 0 || open[len(open)-1].namespace != found.GetNamespace() || open[len(open)-1].full() {
-					sets[si] = append(open, newBackupSet(s.name, p.target, found.GetNamespace(), actionUpdated))
-				}
-				return sets[si][len(sets[si])-1].add(found)
+				var err error
+				sets[si], err = addToSets(sets[si], p.steps[si].name, p.target, actionUpdated, found)
+				return err
 			})
 			if err != nil {
 				return fail(err)

@@ -169,10 +169,8 @@ func (r *Runner) create(ctx context.Context, m migration.Migration, res *Result)
 		slices.SortFunc(created, func(a, b *unstructured.Unstructured) int { return strings.Compare(key(a), key(b)) })
 		var sets []*backupSet
 		for _, obj := range created {
-			if len(sets) == 0 || sets[len(sets)-1].namespace != obj.GetNamespace() || sets[len(sets)-1].full() {
-				sets = append(sets, newBackupSet(m.Name, c.Result, obj.GetNamespace(), actionCreated))
-			}
-			if err := sets[len(sets)-1].add(obj); err != nil {
+			var err error
+			if sets, err = addToSets(sets, m.Name, c.Result, actionCreated, obj); err != nil {
 				return err
 			}
 		}
