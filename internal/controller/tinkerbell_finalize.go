@@ -19,7 +19,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -51,23 +50,21 @@ func (r *TinkerbellReconciler) finalize(ctx context.Context, obj, base *kubetink
 			}
 		}
 	} else {
-		// Chart installers first: the sources must outlive the uninstall.
-		ordered := slices.Clone(entries)
-		slices.SortStableFunc(ordered, func(a, b kubetinkv1alpha1.ResourceRef) int {
-			return boolRank(isChartInstaller(b)) - boolRank(isChartInstaller(a))
-		})
-		for _, ref := range ordered {
-			if !isChartInstaller(ref) && r.chartInstallersRemain(ctx, obj, entries) {
-				conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
-				return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
-			}
+		// Chart installers first, and the rest once they are gone: the sources must outlive the uninstall.
+		installers, rest := partitionRefs(entries, isChartInstaller)
+		for _, ref := range installers {
 			if err := r.deleteOwned(ctx, obj, ref); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
-		if r.chartInstallersRemain(ctx, obj, entries) {
+		if r.chartInstallersRemain(ctx, obj, installers) {
 			conditions.MarkFalse(obj, meta.ReadyCondition, meta.ProgressingReason, "waiting for the releases to be uninstalled")
 			return ctrl.Result{RequeueAfter: r.DependencyRequeueInterval}, nil
+		}
+		for _, ref := range rest {
+			if err := r.deleteOwned(ctx, obj, ref); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
 	}
 
@@ -96,14 +93,11 @@ func (r *TinkerbellReconciler) orphan(ctx context.Context, obj *kubetinkv1alpha1
 	return engineOf(u).orphan(ctx, r.Client, obj, live)
 }
 
-// chartInstallersRemain reports whether any HelmRelease or Application of the inventory still exists (helm-controller
+// chartInstallersRemain reports whether any of the inventory's chart installers (HelmReleases or Applications) still exists (helm-controller
 // keeps a HelmRelease, through its finalizer, until the Helm release is uninstalled; Argo CD keeps the chart's
 // Application, through its resources finalizer, until its resources are deleted).
-func (r *TinkerbellReconciler) chartInstallersRemain(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, entries []kubetinkv1alpha1.ResourceRef) bool {
-	for _, ref := range entries {
-		if !isChartInstaller(ref) {
-			continue
-		}
+func (r *TinkerbellReconciler) chartInstallersRemain(ctx context.Context, obj *kubetinkv1alpha1.Tinkerbell, installers []kubetinkv1alpha1.ResourceRef) bool {
+	for _, ref := range installers {
 		u, err := inventory.Object(ref)
 		if err != nil {
 			continue
@@ -123,9 +117,14 @@ func isChartInstaller(ref kubetinkv1alpha1.ResourceRef) bool {
 	return err == nil && engineOf(u).installs(u)
 }
 
-func boolRank(b bool) int {
-	if b {
-		return 1
+// partitionRefs splits refs into those that match and the others, each in its order.
+func partitionRefs(refs []kubetinkv1alpha1.ResourceRef, match func(kubetinkv1alpha1.ResourceRef) bool) (in, out []kubetinkv1alpha1.ResourceRef) {
+	for _, ref := range refs {
+		if match(ref) {
+			in = append(in, ref)
+		} else {
+			out = append(out, ref)
+		}
 	}
-	return 0
+	return in, out
 }

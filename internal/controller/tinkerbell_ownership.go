@@ -113,9 +113,10 @@ func formerNames(s *scope) map[string]string {
 }
 
 // renamed reports whether an inventory object is an Application under the name an earlier Kubetink version gave
-// one the Tinkerbell still renders: it is moved to the new name (retireEngine), never uninstalled.
+// one the Tinkerbell still renders: it is moved to the new name (retireEngine), never uninstalled. The
+// Applications are rendered in the namespace checkPolicy put in s.facts (the pinned one, or spec.argoCD.namespace).
 func renamed(s *scope, u *unstructured.Unstructured) bool {
-	if !isApplication(u) || u.GetNamespace() != s.obj.GetArgoCDNamespace() {
+	if !isApplication(u) || u.GetNamespace() != s.facts.ArgoCDNamespace {
 		return false
 	}
 	_, ok := formerNames(s)[u.GetName()]

@@ -322,3 +322,23 @@ func TestTinkerbellReconciler_ForeignObjectOutsideTheCache(t *testing.T) {
 		g.Expect(liveWith(e.c, g, theirs).GetResourceVersion()).To(Equal(theirs.GetResourceVersion()))
 	}, 2*time.Second, 100*time.Millisecond).Should(Succeed())
 }
+
+// An Application under its former name in the namespace the cluster admin pinned is renamed (moved by
+// retireEngine), not pruned, also when spec.argoCD.namespace is unset and names another namespace by default.
+func TestRenamedInPinnedNamespace(t *testing.T) {
+	g := NewWithT(t)
+	tb := newTinkerbell("ops", "site", func(tb *kubetinkv1alpha1.Tinkerbell) { tb.Spec.Engine = kubetinkv1alpha1.EngineArgoCD })
+	facts := values.Facts{ArgoCDNamespace: "pinned"}
+	g.Expect(tb.GetArgoCDNamespace()).NotTo(Equal(facts.ArgoCDNamespace))
+	res, err := render.Render(tb, facts)
+	g.Expect(err).NotTo(HaveOccurred())
+	s := &scope{obj: tb, facts: facts, result: res}
+	former := render.FormerApplicationNames(tb, res.Release)
+	for _, u := range res.Objects {
+		old := u.DeepCopy()
+		old.SetName(former[u.GetName()])
+		g.Expect(renamed(s, old)).To(BeTrue(), "%s/%s", old.GetNamespace(), old.GetName())
+		old.SetNamespace(tb.GetArgoCDNamespace())
+		g.Expect(renamed(s, old)).To(BeFalse(), "%s/%s", old.GetNamespace(), old.GetName())
+	}
+}

@@ -65,6 +65,19 @@ func TestTinkerbellReconciler_ShardLeavesOthersAlone(t *testing.T) {
 					writes++
 					return nil
 				},
+				Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
+					writes++
+					return nil
+				},
+				// Status writes go through the status subresource, not Patch or Update.
+				SubResourcePatch: func(context.Context, client.Client, string, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
+					writes++
+					return nil
+				},
+				SubResourceUpdate: func(context.Context, client.Client, string, client.Object, ...client.SubResourceUpdateOption) error {
+					writes++
+					return nil
+				},
 			}).Build()
 		r := &TinkerbellReconciler{Client: cl, APIReader: cl, Selector: shard, ControllerName: "kubetink"}
 		_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tb)})
