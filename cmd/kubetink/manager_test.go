@@ -30,10 +30,15 @@ import (
 	"testing"
 	"time"
 
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	kubetinkv1alpha1 "github.com/kubetink/kubetink/api/v1alpha1"
 	"github.com/kubetink/kubetink/internal/testutil"
 )
 
@@ -145,4 +150,56 @@ func TestManager_LeaderElection(t *testing.T) {
 	g.Expect(cmd.Wait()).To(Succeed(), "log:\n%s", out)
 	g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(lease), lease)).To(Succeed())
 	g.Expect(lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "").To(BeTrue(), "the Lease was not released on shutdown")
+}
+
+// A manager started with --watch-label-selector reconciles its shard's Tinkerbells and leaves the others alone,
+// even when an object it watches (a generated OCIRepository, owned by another shard's Tinkerbell) names one of
+// them: against a real apiserver, the path where the cache's selector alone did not hold.
+func TestManager_WatchSelectorKeepsToItsShard(t *testing.T) {
+	g := NewWithT(t)
+	env, err := testutil.Start(testutil.Options{FluxCRDs: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shards"}}
+	g.Expect(env.Client.Create(ctx, ns)).To(Succeed())
+
+	healthAddr := testutil.FreeAddr(t)
+	_, out := startKubetink(t, "manager", "--kubeconfig", env.Kubeconfig, "--health-addr", healthAddr,
+		"--metrics-addr", "0", "--watch-label-selector", "kubetink.io/shard=a")
+	g.Eventually(func() (int, error) {
+		code, _, err := httpGet("http://" + healthAddr + "/readyz")
+		return code, err
+	}, 30*time.Second, 100*time.Millisecond).Should(Equal(http.StatusOK), "log:\n%s", out)
+
+	tinkerbell := func(name, shard string) *kubetinkv1alpha1.Tinkerbell {
+		return &kubetinkv1alpha1.Tinkerbell{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: name, Labels: map[string]string{"kubetink.io/shard": shard}},
+			Spec: kubetinkv1alpha1.TinkerbellSpec{Version: "v0.25.0", TargetNamespace: name, PublicIP: "192.168.2.10",
+				ArtifactsFileServer: "http://192.168.2.11:7173", Suspend: true},
+		}
+	}
+	hasFinalizer := func(tb *kubetinkv1alpha1.Tinkerbell) func() (bool, error) {
+		return func() (bool, error) {
+			got := &kubetinkv1alpha1.Tinkerbell{}
+			err := env.Client.Get(ctx, client.ObjectKeyFromObject(tb), got)
+			return controllerutil.ContainsFinalizer(got, kubetinkv1alpha1.Finalizer), err
+		}
+	}
+	// Suspended, so that a reconciliation only adds the finalizer: the sign that this manager took it on.
+	other := tinkerbell("other", "b")
+	g.Expect(env.Client.Create(ctx, other)).To(Succeed())
+	owned := &sourcev1.OCIRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "other-chart",
+		Labels: map[string]string{kubetinkv1alpha1.LabelManagedBy: kubetinkv1alpha1.ManagedBy}},
+		Spec: sourcev1.OCIRepositorySpec{URL: "oci://ghcr.io/tinkerbell/charts/tinkerbell", Interval: metav1.Duration{Duration: time.Hour}}}
+	g.Expect(controllerutil.SetControllerReference(other, owned, env.Client.Scheme())).To(Succeed())
+	g.Expect(env.Client.Create(ctx, owned)).To(Succeed())
+	mine := tinkerbell("mine", "a")
+	g.Expect(env.Client.Create(ctx, mine)).To(Succeed())
+
+	g.Eventually(hasFinalizer(mine), 30*time.Second, 100*time.Millisecond).Should(BeTrue(), "the shard reconciles its own; log:\n%s", out)
+	// An event of the owned object names the other shard's Tinkerbell.
+	owned.Annotations = map[string]string{"test/poke": "1"}
+	g.Expect(env.Client.Update(ctx, owned)).To(Succeed())
+	g.Consistently(hasFinalizer(other), 3*time.Second, 100*time.Millisecond).Should(BeFalse(), "the other shard's Tinkerbell is left alone; log:\n%s", out)
 }
